@@ -2,7 +2,4 @@ module github.com/seed-a452aa33/allsourceauth
 
 go 1.24
 
-require (
-	github.com/google/uuid v1.6.0 // indirect
-	github.com/stretchr/testify v1.11.1 // indirect
-)
+require github.com/google/uuid v1.6.0
