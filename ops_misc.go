@@ -222,6 +222,9 @@ func (a *Adapter) CreateTwoFactor(ctx context.Context, in CreateTwoFactor) (*Two
 
 // GetTwoFactorByUserID returns the user's two-factor record, or ErrNotFound.
 func (a *Adapter) GetTwoFactorByUserID(ctx context.Context, userID string) (*TwoFactor, error) {
+	if err := checkRef("user id", userID); err != nil {
+		return nil, wrapOp("get two-factor", err)
+	}
 	t, err := findVal(ctx, a, twoFactorKind, nil, "userId", userID)
 	return t, wrapOp("get two-factor", err)
 }
@@ -230,6 +233,9 @@ func (a *Adapter) GetTwoFactorByUserID(ctx context.Context, userID string) (*Two
 // has no two-factor record.
 func (a *Adapter) UpdateTwoFactorBackupCodes(ctx context.Context, userID, backupCodes string) (*TwoFactor, error) {
 	if err := a.writable(); err != nil {
+		return nil, wrapOp("update two-factor backup codes", err)
+	}
+	if err := checkRef("user id", userID); err != nil {
 		return nil, wrapOp("update two-factor backup codes", err)
 	}
 	r, err := findOne(ctx, a, twoFactorKind, nil, "userId", userID)
@@ -247,6 +253,9 @@ func (a *Adapter) UpdateTwoFactorBackupCodes(ctx context.Context, userID, backup
 // DeleteTwoFactor deletes the user's two-factor record, freeing the user for a new one.
 // A user without one is not an error.
 func (a *Adapter) DeleteTwoFactor(ctx context.Context, userID string) error {
+	if err := checkRef("user id", userID); err != nil {
+		return wrapOp("delete two-factor", err)
+	}
 	_, err := removeWhere(ctx, a, twoFactorKind, userFilter(userID), nil)
 	return wrapOp("delete two-factor", err)
 }

@@ -139,6 +139,12 @@ func (a *Adapter) GetMember(ctx context.Context, organizationID, userID string) 
 	if organizationID == "" || userID == "" {
 		return nil, wrapOp("get member", ErrNotFound)
 	}
+	if err := checkRef("organization id", organizationID); err != nil {
+		return nil, wrapOp("get member", err)
+	}
+	if err := checkRef("user id", userID); err != nil {
+		return nil, wrapOp("get member", err)
+	}
 	recs, err := find(ctx, a, memberKind, map[string]string{"organizationId": organizationID, "userId": userID})
 	if err != nil {
 		return nil, wrapOp("get member", err)
@@ -235,6 +241,9 @@ func (a *Adapter) GetPendingInvitation(ctx context.Context, organizationID, emai
 	if organizationID == "" || email == "" {
 		return nil, wrapOp("get pending invitation", ErrNotFound)
 	}
+	if err := checkRef("organization id", organizationID); err != nil {
+		return nil, wrapOp("get pending invitation", err)
+	}
 	recs, err := pick(ctx, a, invitationKind,
 		map[string]string{"organizationId": organizationID, "email": strings.ToLower(email)},
 		func(i *Invitation) bool { return i.Status == InvitationPending }, true)
@@ -265,6 +274,9 @@ func (a *Adapter) UpdateInvitationStatus(ctx context.Context, id string, status 
 func (a *Adapter) ListOrganizationInvitations(ctx context.Context, organizationID string) ([]Invitation, error) {
 	if organizationID == "" {
 		return []Invitation{}, nil
+	}
+	if err := checkRef("organization id", organizationID); err != nil {
+		return nil, wrapOp("list organization invitations", err)
 	}
 	out, err := list(ctx, a, invitationKind, orgFilter(organizationID), nil, true)
 	return out, wrapOp("list organization invitations", err)
