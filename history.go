@@ -93,13 +93,15 @@ func (a *Adapter) History(ctx context.Context, kind Kind, id string) ([]Event, e
 
 // AsOf returns a read-only view of the store as it was at t: every read sees only events
 // with timestamp <= t (a user deleted after t is found; one created after t is not);
-// every write returns ErrReadOnly. The view shares the Adapter's connections.
+// every write returns ErrReadOnly. Expiry checks (verifications, invitations) use t as
+// now. The view shares the Adapter's connections.
 func (a *Adapter) AsOf(t time.Time) *Adapter {
 	if t.IsZero() {
 		t = time.Unix(0, 0) // before every event, and distinct from "now"
 	}
 	v := *a
 	v.asOf, v.past = t.UTC(), true
+	v.now = func() time.Time { return t } // expiry checks in the view are as of t too
 	return &v
 }
 
