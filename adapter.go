@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 )
@@ -279,8 +280,8 @@ func checkKey(entityPrefix, key string) error {
 	if len(entityPrefix)+len(key) > maxEntityID {
 		return invalid("id too long: entity id would exceed %d bytes", maxEntityID)
 	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < 0x20 || key[i] == 0x7f {
+	for _, r := range key { // C0, DEL and C1 (U+0080–U+009F): what Allsource rejects
+		if unicode.IsControl(r) {
 			return invalid("id holds a control character")
 		}
 	}
@@ -591,7 +592,10 @@ func mutate[T any](ctx context.Context, a *Adapter, k *kind[T], key, event strin
 			}
 			taken = append(taken, h)
 		}
-		written, freed = out, minus(before, after)
+		written, freed = out, nil
+		if !del { // a deleted owner's claims are stale: deletes need no claim writes
+			freed = minus(before, after)
+		}
 		_, err = a.appendEvent(ctx, id, k.event+event, payload, r.ver, op)
 		if err == nil {
 			a.releaseAll(ctx, freed, id, op)

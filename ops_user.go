@@ -82,7 +82,9 @@ func (a *Adapter) UpdateUser(ctx context.Context, id string, in UpdateUser) (*Us
 			}
 		}
 		set(&u.BanReason, in.BanReason)
-		set(&u.BanExpires, in.BanExpires)
+		if in.BanExpires != nil {
+			u.BanExpires = in.BanExpires.UTC() // stored and returned in UTC
+		}
 		if in.Metadata != nil {
 			u.Metadata = in.Metadata
 		}
