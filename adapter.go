@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -323,12 +324,14 @@ func decodeState[T any](payload json.RawMessage) (*T, bool, error) {
 	if err := json.Unmarshal(p, v); err != nil {
 		return nil, false, fmt.Errorf("allsourceauth: decode payload: %w", err)
 	}
+	inUTC(v)
 	return v, false, nil
 }
 
 // encodeState returns the payload of a state, marked as a tombstone when del is set, and
 // the state decoded back from it (so callers return exactly what a read will return).
 func encodeState[T any](v *T, del bool) ([]byte, *T, error) {
+	inUTC(v)
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, nil, fmt.Errorf("allsourceauth: encode payload: %w", err)
@@ -341,6 +344,23 @@ func encodeState[T any](v *T, del bool) ([]byte, *T, error) {
 		return nil, nil, fmt.Errorf("allsourceauth: encode payload: %w", err)
 	}
 	return b, out, nil
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// inUTC puts every time.Time field of the struct *v in UTC, so that times given in any
+// zone (or written by another client with an offset) are stored and returned in UTC.
+func inUTC[T any](v *T) {
+	rv := reflect.ValueOf(v).Elem()
+	if rv.Kind() != reflect.Struct {
+		return
+	}
+	for i := range rv.NumField() {
+		if f := rv.Field(i); f.Type() == timeType && f.CanSet() {
+			t := f.Addr().Interface().(*time.Time)
+			*t = t.UTC()
+		}
+	}
 }
 
 // markPayload adds a top-level member to a JSON object.

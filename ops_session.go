@@ -34,7 +34,7 @@ func (a *Adapter) CreateSession(ctx context.Context, in CreateSession) (*Session
 	}
 	now := a.clock()
 	s := &Session{
-		ID: uuid.NewString(), Token: newToken(), UserID: in.UserID, ExpiresAt: in.ExpiresAt.UTC(),
+		ID: uuid.NewString(), Token: newToken(), UserID: in.UserID, ExpiresAt: in.ExpiresAt,
 		CreatedAt: now, UpdatedAt: now, IPAddress: in.IPAddress, UserAgent: in.UserAgent,
 		ImpersonatedBy: in.ImpersonatedBy, ActiveOrganizationID: in.ActiveOrganizationID,
 	}
@@ -61,7 +61,7 @@ func (a *Adapter) GetUserSessions(ctx context.Context, userID string) ([]Session
 func (a *Adapter) UpdateSessionExpiry(ctx context.Context, token string, expiresAt time.Time) error {
 	now := a.clock()
 	_, err := mutate(ctx, a, sessionKind, token, "expiry_updated", false, nil, func(s *Session) error {
-		s.ExpiresAt, s.UpdatedAt = expiresAt.UTC(), now
+		s.ExpiresAt, s.UpdatedAt = expiresAt, now
 		return nil
 	})
 	if isNotFound(err) {

@@ -82,9 +82,7 @@ func (a *Adapter) UpdateUser(ctx context.Context, id string, in UpdateUser) (*Us
 			}
 		}
 		set(&u.BanReason, in.BanReason)
-		if in.BanExpires != nil {
-			u.BanExpires = in.BanExpires.UTC() // stored and returned in UTC
-		}
+		set(&u.BanExpires, in.BanExpires)
 		if in.Metadata != nil {
 			u.Metadata = in.Metadata
 		}
