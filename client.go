@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // client moves events to and from Allsource over HTTP. It knows nothing about auth.
@@ -302,7 +303,7 @@ func (q *query) selects(ev *wireEvent) bool {
 		return true
 	}
 	var m map[string]json.RawMessage
-	if json.Unmarshal(ev.Payload, &m) != nil {
+	if json.Unmarshal(ev.Payload, &m) != nil || m == nil { // m == nil: payload null
 		return true
 	}
 	for k, want := range q.PayloadFilter {
@@ -586,19 +587,28 @@ func isCode(s string) bool {
 // scrub keeps error messages short and free of the API key and the entity id (whose
 // session form holds a token).
 func (c *client) scrub(msg, entityID string) string {
-	if len(msg) > 512 {
-		msg = msg[:512] + "…"
-	}
 	if c.apiKey != "" {
 		msg = strings.ReplaceAll(msg, c.apiKey, "[redacted]")
 	}
-	if entityID != "" {
-		if i := strings.IndexByte(entityID, ':'); i >= 0 && i+1 < len(entityID) {
-			msg = strings.ReplaceAll(msg, entityID[i+1:], "[redacted]")
+	// A key short enough to be an ordinary word is no secret (tokens are long); scrubbing
+	// it would mangle the message.
+	if i := strings.IndexByte(entityID, ':'); i >= 0 && len(entityID)-i-1 >= minScrubbed {
+		msg = strings.ReplaceAll(msg, entityID[i+1:], "[redacted]")
+	}
+	if len(msg) > maxMessage { // after scrubbing, so no secret is cut in half and kept
+		cut := maxMessage
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
 		}
+		msg = msg[:cut] + "…"
 	}
 	return msg
 }
+
+const (
+	minScrubbed = 16  // entity keys at least this long are scrubbed from server messages
+	maxMessage  = 512 // server messages are cut to this many bytes
+)
 
 // stripURL drops the *url.Error wrapper, whose text holds the full URL (and so the query
 // string, which may carry a token or an email), keeping the cause for errors.Is.
