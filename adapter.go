@@ -365,7 +365,7 @@ func inUTC[T any](v *T) {
 
 // markPayload adds a top-level member to a JSON object.
 func markPayload(obj []byte, member string) []byte {
-	obj = bytes.TrimRight(obj, " \t\r\n")
+	obj = bytes.TrimSpace(obj) // leading space too: obj[1:] must start inside the object
 	out := make([]byte, 0, len(obj)+len(member)+1)
 	out = append(out, obj[:len(obj)-1]...)
 	if len(bytes.TrimSpace(obj[1:len(obj)-1])) > 0 {
