@@ -243,15 +243,7 @@ func (k *kind[T]) base() (string, string, string) { return k.name, k.entity, k.e
 
 func (k *kind[T]) holds(payload json.RawMessage, ck claimKey) bool {
 	v, deleted, err := decodeState[T](payload)
-	if err != nil || deleted || k.claims == nil {
-		return false
-	}
-	for _, c := range k.claims(v) {
-		if c == ck {
-			return true
-		}
-	}
-	return false
+	return err == nil && !deleted && k.claims != nil && containsKey(k.claims(v), ck)
 }
 
 // rec is one entity as read: its state (nil when absent), the entity's current version
@@ -319,9 +311,8 @@ func decodeState[T any](payload json.RawMessage) (*T, bool, error) {
 	if err != nil || deleted {
 		return nil, deleted, err
 	}
-	p := payload
 	v := new(T)
-	if err := json.Unmarshal(p, v); err != nil {
+	if err := json.Unmarshal(payload, v); err != nil {
 		return nil, false, fmt.Errorf("allsourceauth: decode payload: %w", err)
 	}
 	inUTC(v)
