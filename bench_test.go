@@ -99,17 +99,6 @@ func benchToken(i int) string {
 	return "session_" + base64.RawURLEncoding.EncodeToString(h[:])
 }
 
-// benchClaimID is the claim entity of a value (adapter.go claimID, no tenant).
-func benchClaimID(scope, value string) string {
-	h := sha256.Sum256([]byte(value))
-	return "auth-claim:" + scope + ":" + base64.RawURLEncoding.EncodeToString(h[:])
-}
-
-// benchClaim is the payload of auth.claim.acquired for an owner created at version 0.
-func benchClaim(scope, owner string) json.RawMessage {
-	return json.RawMessage(`{"scope":"` + scope + `","owner":"` + owner + `","ownerVersion":0}`)
-}
-
 var benchEpoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // benchFill builds a store of n users. It appends from a few goroutines: the store
@@ -163,8 +152,8 @@ func benchFillUser(srv *allsourcetest.Server, i int) error {
 		{"auth-user:" + uid, "auth.user.created", `{"id":"` + uid + `","name":"Name ` + uid + `","email":"` + benchEmail(i) +
 			`","emailVerified":true,"createdAt":"` + at + `","updatedAt":"` + at + `","username":"` + benchUsername(i) +
 			`","twoFactorEnabled":false,"banned":false}`},
-		{benchClaimID("email", strings.ToLower(benchEmail(i))), "auth.claim.acquired", string(benchClaim("email", "auth-user:"+uid))},
-		{benchClaimID("username", strings.ToLower(benchUsername(i))), "auth.claim.acquired", string(benchClaim("username", "auth-user:"+uid))},
+		{claimID("", "email", strings.ToLower(benchEmail(i))), "auth.claim.acquired", string(claimPayload("email", "auth-user:"+uid, 0))},
+		{claimID("", "username", strings.ToLower(benchUsername(i))), "auth.claim.acquired", string(claimPayload("username", "auth-user:"+uid, 0))},
 		{"auth-session:" + benchToken(i), "auth.session.created", `{"id":"s` + n + `","token":"` + benchToken(i) + `","userId":"` + uid +
 			`","expiresAt":"` + later + `","createdAt":"` + at + `","updatedAt":"` + at + `","ipAddress":"192.0.2.1","userAgent":"bench/1.0"}`},
 		{"auth-account:a" + n, "auth.account.created", `{"id":"a` + n + `","accountId":"` + uid + `","providerId":"credential","userId":"` + uid +
@@ -183,7 +172,7 @@ func benchFillUser(srv *allsourcetest.Server, i int) error {
 		evs = append(evs,
 			ev{"auth-org:" + benchOrgID(o), "auth.org.created", `{"id":"` + benchOrgID(o) + `","name":"Org ` + benchOrgID(o) + `","slug":"` +
 				benchSlug(o) + `","createdAt":"` + at + `","updatedAt":"` + at + `"}`},
-			ev{benchClaimID("slug", benchSlug(o)), "auth.claim.acquired", string(benchClaim("slug", "auth-org:"+benchOrgID(o)))})
+			ev{claimID("", "slug", benchSlug(o)), "auth.claim.acquired", string(claimPayload("slug", "auth-org:"+benchOrgID(o), 0))})
 	}
 	evs = append(evs, ev{"auth-member:m" + n, "auth.member.created", `{"id":"m` + n + `","organizationId":"` + benchOrgID(o) +
 		`","userId":"` + uid + `","role":"` + role + `","createdAt":"` + at + `"}`})

@@ -122,7 +122,7 @@ func TestBudgetOrgAndMisc(t *testing.T) {
 			return func() error {
 				got, err := f.a.GetOrganizationBySlug(ctx, "acme")
 				if err == nil {
-					omSame(t, o, got)
+					same(t, o, got)
 				}
 				return err
 			}
@@ -132,7 +132,7 @@ func TestBudgetOrgAndMisc(t *testing.T) {
 			return func() error {
 				got, err := f.a.GetOrganizationByID(ctx, o.ID)
 				if err == nil {
-					omSame(t, o, got)
+					same(t, o, got)
 				}
 				return err
 			}
@@ -163,7 +163,7 @@ func TestBudgetOrgAndMisc(t *testing.T) {
 			return func() error {
 				got, err := f.a.GetMemberByID(ctx, m.ID)
 				if err == nil {
-					omSame(t, m, got)
+					same(t, m, got)
 				}
 				return err
 			}
@@ -176,7 +176,7 @@ func TestBudgetOrgAndMisc(t *testing.T) {
 			return func() error {
 				got, err := f.a.GetInvitationByID(ctx, inv.ID)
 				if err == nil {
-					omSame(t, inv, got)
+					same(t, inv, got)
 				}
 				return err
 			}
@@ -189,7 +189,7 @@ func TestBudgetOrgAndMisc(t *testing.T) {
 			return func() error {
 				got, err := f.a.GetAPIKeyByID(ctx, k.ID)
 				if err == nil {
-					omSame(t, k, got)
+					same(t, k, got)
 				}
 				return err
 			}
@@ -202,7 +202,7 @@ func TestBudgetOrgAndMisc(t *testing.T) {
 			return func() error {
 				got, err := f.a.GetPasskeyByID(ctx, p.ID)
 				if err == nil {
-					omSame(t, p, got)
+					same(t, p, got)
 				}
 				return err
 			}
@@ -211,11 +211,9 @@ func TestBudgetOrgAndMisc(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			a, srv, clk := omSetup(t)
+			a, srv, clk := newStoreAt(t, epoch)
 			call := c.setup(t, t.Context(), fixture{a: a, clk: clk})
-			before := srv.Requests()
-			require.NoError(t, call())
-			assert.Equal(t, c.want, srv.Requests()-before, "requests made by %s", c.name)
+			assert.Equal(t, c.want, requestsOf(t, srv, call), "requests made by %s", c.name)
 		})
 	}
 }

@@ -78,19 +78,10 @@ func TestDecodeAcceptsSmallPage(t *testing.T) {
 	assert.Nil(t, p.EntityVersion)
 }
 
-func cliServer(t *testing.T) (*Adapter, *allsourcetest.Server) {
-	t.Helper()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
-	a, err := New(srv.URL, srv.QueryURL, srv.APIKey)
-	require.NoError(t, err)
-	return a, srv
-}
-
 // A 409 version_conflict to an append is ErrConflict and still an *APIError.
 func TestAppendVersionConflict(t *testing.T) {
 	t.Parallel()
-	a, srv := cliServer(t)
+	a, srv := newStore(t)
 	ctx := t.Context()
 	ev := func() *newEvent {
 		return &newEvent{EntityID: "auth-test:x", EventType: "auth.test.created", Payload: []byte(`{"id":"x"}`)}
@@ -120,7 +111,7 @@ func TestAppendVersionConflict(t *testing.T) {
 // A follower's 409 read_only is not a version conflict.
 func TestAppendReadOnlyFollowerIsNotConflict(t *testing.T) {
 	t.Parallel()
-	a, srv := cliServer(t)
+	a, srv := newStore(t)
 	srv.Inject(allsourcetest.Fault{Method: http.MethodPost, Path: appendPath, Status: http.StatusConflict,
 		Body: `{"error":"read_only","message":"This node is a read-only follower"}`})
 	_, err := a.c.append(t.Context(), &newEvent{EntityID: "auth-test:follower-write-0001", EventType: "auth.test.created", Payload: []byte(`{}`)})

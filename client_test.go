@@ -96,45 +96,14 @@ func clNewKey(t *testing.T) string {
 	return "ask_" + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// clEvents returns the stored events of one entity id.
-func clEvents(srv *allsourcetest.Server, entityID string) []allsourcetest.Event {
-	var out []allsourcetest.Event
-	for _, e := range srv.Events() {
-		if e.EntityID == entityID {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// clEventsOfType counts stored events of one type.
-func clEventsOfType(srv *allsourcetest.Server, eventType string) int {
-	n := 0
-	for _, e := range srv.Events() {
-		if e.EventType == eventType {
-			n++
-		}
-	}
-	return n
-}
-
-func clSession(t *testing.T, a *allsourceauth.Adapter, userID string) *allsourceauth.Session {
-	t.Helper()
-	s, err := a.CreateSession(t.Context(), allsourceauth.CreateSession{UserID: userID, ExpiresAt: time.Now().Add(time.Hour)})
-	require.NoError(t, err)
-	return s
-}
-
 // ---------------------------------------------------------------------------------------
 // Authentication headers
 
 func TestAuthHeadersAPIKey(t *testing.T) {
 	t.Parallel()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	rec := &clRecorder{}
-	a, err := allsourceauth.New(srv.URL, srv.QueryURL, srv.APIKey, allsourceauth.WithHTTPClient(&http.Client{Transport: rec}))
-	require.NoError(t, err)
+	a := newAdapter(t, srv, allsourceauth.WithHTTPClient(&http.Client{Transport: rec}))
 	ctx := t.Context()
 
 	// The fake accepts only the right header on each listener: these calls succeeding
@@ -175,12 +144,11 @@ func TestAuthHeadersAPIKey(t *testing.T) {
 // Reading straight from Core: the Bearer header goes to both.
 func TestAuthHeadersQueryURLIsCore(t *testing.T) {
 	t.Parallel()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	rec := &clRecorder{}
 	a, err := allsourceauth.New(srv.URL, srv.URL, srv.APIKey, allsourceauth.WithHTTPClient(&http.Client{Transport: rec}))
 	require.NoError(t, err)
-	s := clSession(t, a, "u1")
+	s := createSession(t, a, "u1", time.Now().Add(time.Hour))
 	_, err = a.GetSession(t.Context(), s.Token)
 	require.NoError(t, err)
 	for _, r := range rec.all() {
@@ -191,11 +159,9 @@ func TestAuthHeadersQueryURLIsCore(t *testing.T) {
 func TestAuthHeadersJWT(t *testing.T) {
 	t.Parallel()
 	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl"
-	srv := allsourcetest.NewServer(allsourcetest.WithAPIKey(jwt, allsourcetest.DefaultTenant))
-	t.Cleanup(srv.Close)
+	srv := newServer(t, allsourcetest.WithAPIKey(jwt, allsourcetest.DefaultTenant))
 	rec := &clRecorder{}
-	a, err := allsourceauth.New(srv.URL, srv.QueryURL, jwt, allsourceauth.WithHTTPClient(&http.Client{Transport: rec}))
-	require.NoError(t, err)
+	a := newAdapterWithKey(t, srv, jwt, allsourceauth.WithHTTPClient(&http.Client{Transport: rec}))
 	ctx := t.Context()
 
 	require.NoError(t, a.Ping(ctx))
@@ -224,12 +190,9 @@ func TestAuthHeadersJWT(t *testing.T) {
 func TestTenantSentOnWritesAndReads(t *testing.T) {
 	t.Parallel()
 	keyA := clNewKey(t)
-	srv := allsourcetest.NewServer(allsourcetest.WithAPIKey(keyA, "acme"))
-	t.Cleanup(srv.Close)
+	srv := newServer(t, allsourcetest.WithAPIKey(keyA, "acme"))
 	rec := &clRecorder{}
-	a, err := allsourceauth.New(srv.URL, srv.QueryURL, keyA, allsourceauth.WithTenant("acme"),
-		allsourceauth.WithHTTPClient(&http.Client{Transport: rec}))
-	require.NoError(t, err)
+	a := newAdapterWithKey(t, srv, keyA, allsourceauth.WithTenant("acme"), allsourceauth.WithHTTPClient(&http.Client{Transport: rec}))
 	ctx := t.Context()
 	u, err := a.CreateUser(ctx, allsourceauth.CreateUser{Email: "t@example.com", Username: "tee"})
 	require.NoError(t, err)
@@ -266,11 +229,10 @@ func TestTenantSentOnWritesAndReads(t *testing.T) {
 
 func TestNoTenantSendsNoTenantID(t *testing.T) {
 	t.Parallel()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	rec := &clRecorder{}
 	a := newAdapter(t, srv, allsourceauth.WithHTTPClient(&http.Client{Transport: rec}))
-	s := clSession(t, a, "u1")
+	s := createSession(t, a, "u1", time.Now().Add(time.Hour))
 	_, err := a.GetSession(t.Context(), s.Token)
 	require.NoError(t, err)
 	for _, r := range rec.all() {
@@ -285,15 +247,10 @@ func TestNoTenantSendsNoTenantID(t *testing.T) {
 func TestTenantIsolation(t *testing.T) {
 	t.Parallel()
 	keyA, keyB := clNewKey(t), clNewKey(t)
-	srv := allsourcetest.NewServer(allsourcetest.WithAPIKey(keyA, "tenant-a"), allsourcetest.WithAPIKey(keyB, "tenant_b"))
-	t.Cleanup(srv.Close)
+	srv := newServer(t, allsourcetest.WithAPIKey(keyA, "tenant-a"), allsourcetest.WithAPIKey(keyB, "tenant_b"))
 	ctx := t.Context()
-	newTenant := func(key, tenant string) *allsourceauth.Adapter {
-		a, err := allsourceauth.New(srv.URL, srv.QueryURL, key, allsourceauth.WithTenant(tenant))
-		require.NoError(t, err)
-		return a
-	}
-	a, b := newTenant(keyA, "tenant-a"), newTenant(keyB, "tenant_b")
+	a := newAdapterWithKey(t, srv, keyA, allsourceauth.WithTenant("tenant-a"))
+	b := newAdapterWithKey(t, srv, keyB, allsourceauth.WithTenant("tenant_b"))
 	def := newAdapter(t, srv)
 
 	u, err := a.CreateUser(ctx, allsourceauth.CreateUser{Email: "iso@example.com", Username: "iso"})
@@ -356,7 +313,7 @@ func TestPayloadFilterSpecialCharacters(t *testing.T) {
 	// Decoys that a broken encoding (& splitting, + as space, %XX decoding) would match.
 	decoys := []string{`u`, `u&x=1 2`, `a b c#frag?q=1;`, `a b`, `ab`}
 	for _, id := range append(append([]string(nil), special...), decoys...) {
-		clSession(t, a, id)
+		createSession(t, a, id, time.Now().Add(time.Hour))
 	}
 	for _, id := range special {
 		got, err := a.GetUserSessions(ctx, id)
@@ -397,9 +354,9 @@ func TestScanFollowsHasMore(t *testing.T) {
 	ctx := t.Context()
 	want := map[string]bool{}
 	for range 7 {
-		want[clSession(t, a, "pager").Token] = true
+		want[createSession(t, a, "pager", time.Now().Add(time.Hour)).Token] = true
 	}
-	clSession(t, a, "someone-else")
+	createSession(t, a, "someone-else", time.Now().Add(time.Hour))
 
 	before := srv.Requests()
 	got, err := a.GetUserSessions(ctx, "pager")
@@ -448,8 +405,7 @@ func clOldGateway(t *testing.T, srv *allsourcetest.Server, drop ...string) strin
 // adapter must still return (and delete) only what matches.
 func TestGatewayIgnoringFilters(t *testing.T) {
 	t.Parallel()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	a, err := allsourceauth.New(srv.URL, clOldGateway(t, srv, "order", "payload_filter", "event_type_prefix"), srv.APIKey,
 		allsourceauth.WithPageSize(3))
 	require.NoError(t, err)
@@ -461,9 +417,9 @@ func TestGatewayIgnoringFilters(t *testing.T) {
 	require.NoError(t, err)
 	mine := map[string]bool{}
 	for range 2 {
-		mine[clSession(t, a, alice.ID).Token] = true
+		mine[createSession(t, a, alice.ID, time.Now().Add(time.Hour)).Token] = true
 	}
-	bobs := clSession(t, a, bob.ID)
+	bobs := createSession(t, a, bob.ID, time.Now().Add(time.Hour))
 	_, err = a.CreateAccount(ctx, allsourceauth.CreateAccount{UserID: alice.ID, ProviderID: "github", AccountID: "1"})
 	require.NoError(t, err)
 	_, err = a.CreateAccount(ctx, allsourceauth.CreateAccount{UserID: bob.ID, ProviderID: "github", AccountID: "2"})
@@ -493,8 +449,7 @@ func TestGatewayIgnoringFilters(t *testing.T) {
 
 func TestLatestWhenGatewayIgnoresOrder(t *testing.T) {
 	t.Parallel()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	a, err := allsourceauth.New(srv.URL, clOldGateway(t, srv, "order"), srv.APIKey, allsourceauth.WithPageSize(2))
 	require.NoError(t, err)
 	ctx := t.Context()
@@ -508,13 +463,13 @@ func TestLatestWhenGatewayIgnoresOrder(t *testing.T) {
 	got, err := a.GetUserByID(ctx, u.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "v5", got.Name, "the highest version, not the first event the gateway sent")
-	require.Len(t, clEvents(srv, "auth-user:"+u.ID), 5, "each update expected the right version")
+	require.Len(t, eventsOf(srv, "auth-user:"+u.ID), 5, "each update expected the right version")
 
 	require.NoError(t, a.DeleteUser(ctx, u.ID))
 	_, err = a.GetUserByID(ctx, u.ID)
 	assert.ErrorIs(t, err, allsourceauth.ErrNotFound, "the newest event is the tombstone")
 
-	s := clSession(t, a, "u1")
+	s := createSession(t, a, "u1", time.Now().Add(time.Hour))
 	later := s.ExpiresAt.Add(time.Hour)
 	require.NoError(t, a.UpdateSessionExpiry(ctx, s.Token, later))
 	gs, err := a.GetSession(ctx, s.Token)
@@ -563,10 +518,10 @@ func TestRetryableFailuresAreRetried(t *testing.T) {
 				require.NoError(t, err)
 				assert.GreaterOrEqual(t, time.Since(start), tc.minWait)
 				assert.Equal(t, int64(2), srv.Requests()-before, "one failure, one retry")
-				assert.Len(t, clEvents(srv, "auth-session:"+s.Token), 1)
+				assert.Len(t, eventsOf(srv, "auth-session:"+s.Token), 1)
 				return
 			}
-			s := clSession(t, a, "u1")
+			s := createSession(t, a, "u1", time.Now().Add(time.Hour))
 			f.Method, f.Path = http.MethodGet, clQueryPath
 			before := srv.Requests()
 			srv.Inject(f)
@@ -693,7 +648,7 @@ func TestRetryStopsWhenContextEnds(t *testing.T) {
 func TestPerAttemptTimeout(t *testing.T) {
 	t.Parallel()
 	a, srv := newStore(t, allsourceauth.WithTimeout(300*time.Millisecond))
-	s := clSession(t, a, "u1")
+	s := createSession(t, a, "u1", time.Now().Add(time.Hour))
 	srv.Inject(allsourcetest.Fault{Path: clQueryPath, Delay: 30 * time.Second})
 	before := srv.Requests()
 	got, err := a.GetSession(t.Context(), s.Token)
@@ -727,7 +682,7 @@ func TestLostAppendAnswer(t *testing.T) {
 			srv.Inject(lost(times))
 			s, err := a.CreateSession(t.Context(), allsourceauth.CreateSession{UserID: "u1", ExpiresAt: time.Now().Add(time.Hour)})
 			require.NoError(t, err, "times=%d", times)
-			assert.Len(t, clEvents(srv, "auth-session:"+s.Token), 1, "times=%d", times)
+			assert.Len(t, eventsOf(srv, "auth-session:"+s.Token), 1, "times=%d", times)
 			got, err := a.GetSession(t.Context(), s.Token)
 			require.NoError(t, err)
 			assert.Equal(t, s, got)
@@ -740,7 +695,7 @@ func TestLostAppendAnswer(t *testing.T) {
 		srv.Inject(lost(1))
 		u, err := a.CreateUser(t.Context(), allsourceauth.CreateUser{Name: "Ann"})
 		require.NoError(t, err)
-		assert.Len(t, clEvents(srv, "auth-user:"+u.ID), 1)
+		assert.Len(t, eventsOf(srv, "auth-user:"+u.ID), 1)
 		assert.Len(t, srv.Events(), 1)
 	})
 
@@ -750,8 +705,8 @@ func TestLostAppendAnswer(t *testing.T) {
 		srv.Inject(lost(1)) // the first append: the email claim
 		u, err := a.CreateUser(t.Context(), allsourceauth.CreateUser{Email: "lost@example.com", Username: "lost"})
 		require.NoError(t, err)
-		assert.Len(t, clEvents(srv, "auth-user:"+u.ID), 1)
-		assert.Equal(t, 2, clEventsOfType(srv, "auth.claim.acquired"), "one claim per value")
+		assert.Len(t, eventsOf(srv, "auth-user:"+u.ID), 1)
+		assert.Len(t, eventsOfType(srv, "auth.claim.acquired"), 2, "one claim per value")
 		assert.Len(t, srv.Events(), 3)
 		got, err := a.GetUserByEmail(t.Context(), "LOST@example.com")
 		require.NoError(t, err)
@@ -760,15 +715,14 @@ func TestLostAppendAnswer(t *testing.T) {
 
 	t.Run("CreateUser every answer lost", func(t *testing.T) {
 		t.Parallel()
-		srv := allsourcetest.NewServer()
-		t.Cleanup(srv.Close)
+		srv := newServer(t)
 		lt := &clLoseFirst{}
 		a := newAdapter(t, srv, allsourceauth.WithHTTPClient(&http.Client{Transport: lt}))
 		u, err := a.CreateUser(t.Context(), allsourceauth.CreateUser{Email: "all@example.com", Username: "all"})
 		require.NoError(t, err)
 		assert.Equal(t, int64(3), lt.lost.Load(), "the two claims and the user each lost an answer")
-		assert.Len(t, clEvents(srv, "auth-user:"+u.ID), 1)
-		assert.Equal(t, 2, clEventsOfType(srv, "auth.claim.acquired"))
+		assert.Len(t, eventsOf(srv, "auth-user:"+u.ID), 1)
+		assert.Len(t, eventsOfType(srv, "auth.claim.acquired"), 2)
 		assert.Len(t, srv.Events(), 3)
 		got, err := a.GetUserByUsername(t.Context(), "ALL")
 		require.NoError(t, err)
@@ -780,7 +734,7 @@ func TestLostAppendAnswer(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "moved@example.com", got.Email)
 		assert.Positive(t, lt.lost.Load())
-		assert.Len(t, clEvents(srv, "auth-user:"+u.ID), 2, "exactly one update")
+		assert.Len(t, eventsOf(srv, "auth-user:"+u.ID), 2, "exactly one update")
 		_, err = a.GetUserByEmail(t.Context(), "moved@example.com")
 		require.NoError(t, err)
 		_, err = a.GetUserByEmail(t.Context(), "all@example.com")
@@ -799,7 +753,7 @@ func TestLostAppendAnswer(t *testing.T) {
 		got, err := a.UpdateUser(t.Context(), u.ID, allsourceauth.UpdateUser{Name: allsourceauth.Ptr("New")})
 		require.NoError(t, err)
 		assert.Equal(t, "New", got.Name)
-		evs := clEvents(srv, "auth-user:"+u.ID)
+		evs := eventsOf(srv, "auth-user:"+u.ID)
 		require.Len(t, evs, 2, "created + exactly one updated")
 		assert.Equal(t, "auth.user.updated", evs[1].EventType)
 		read, err := a.GetUserByID(t.Context(), u.ID)
@@ -816,7 +770,7 @@ func TestLostAppendAnswer(t *testing.T) {
 		got, err := a.UpdateUser(t.Context(), u.ID, allsourceauth.UpdateUser{Email: allsourceauth.Ptr("new@example.com")})
 		require.NoError(t, err)
 		assert.Equal(t, "new@example.com", got.Email)
-		assert.Len(t, clEvents(srv, "auth-user:"+u.ID), 2)
+		assert.Len(t, eventsOf(srv, "auth-user:"+u.ID), 2)
 		_, err = a.GetUserByEmail(t.Context(), "new@example.com")
 		require.NoError(t, err)
 		_, err = a.GetUserByEmail(t.Context(), "old@example.com")
@@ -826,10 +780,10 @@ func TestLostAppendAnswer(t *testing.T) {
 	t.Run("DeleteSession", func(t *testing.T) {
 		t.Parallel()
 		a, srv := newStore(t)
-		s := clSession(t, a, "u1")
+		s := createSession(t, a, "u1", time.Now().Add(time.Hour))
 		srv.Inject(lost(1))
 		require.NoError(t, a.DeleteSession(t.Context(), s.Token))
-		assert.Len(t, clEvents(srv, "auth-session:"+s.Token), 2)
+		assert.Len(t, eventsOf(srv, "auth-session:"+s.Token), 2)
 		_, err := a.GetSession(t.Context(), s.Token)
 		assert.ErrorIs(t, err, allsourceauth.ErrNotFound)
 	})
@@ -843,7 +797,7 @@ func TestLostAppendAnswer(t *testing.T) {
 		got, err := a.ConsumeVerification(t.Context(), "email:x", "code")
 		require.NoError(t, err, "the consume landed: the caller gets the verification")
 		assert.Equal(t, v.ID, got.ID)
-		assert.Len(t, clEvents(srv, "auth-verification:"+v.ID), 2)
+		assert.Len(t, eventsOf(srv, "auth-verification:"+v.ID), 2)
 		_, err = a.ConsumeVerification(t.Context(), "email:x", "code")
 		assert.ErrorIs(t, err, allsourceauth.ErrNotFound)
 	})
@@ -1025,14 +979,12 @@ func TestAPIErrorDecoding(t *testing.T) {
 
 func TestAPIErrorFromRealAnswers(t *testing.T) {
 	t.Parallel()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	wrong := clNewKey(t)
-	a, err := allsourceauth.New(srv.URL, srv.QueryURL, wrong)
-	require.NoError(t, err)
+	a := newAdapterWithKey(t, srv, wrong)
 	ctx := t.Context()
 
-	_, err = a.GetUserByID(ctx, "u1") // Query Service: JSON {"error":{"code","message"}}
+	_, err := a.GetUserByID(ctx, "u1") // Query Service: JSON {"error":{"code","message"}}
 	var ae *allsourceauth.APIError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 401, ae.StatusCode)
@@ -1061,29 +1013,10 @@ func TestVersionConflictIsConflict(t *testing.T) {
 // ---------------------------------------------------------------------------------------
 // Secrets
 
-// clSyncBuffer is a goroutine-safe log sink.
-type clSyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *clSyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *clSyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
 	t.Parallel()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
-	logs := &clSyncBuffer{}
+	srv := newServer(t)
+	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// Keep-alive off: a dropped GET is then never replayed by the Transport itself, so each
 	// fault below is used up by exactly the attempts of its call.
@@ -1099,7 +1032,7 @@ func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
 	)
 	u, err := a.CreateUser(ctx, allsourceauth.CreateUser{Email: email})
 	require.NoError(t, err)
-	s := clSession(t, a, u.ID)
+	s := createSession(t, a, u.ID, time.Now().Add(time.Hour))
 	secrets := map[string]string{"api key": srv.APIKey, "session token": s.Token, "email": email,
 		"password hash": hash, "2fa secret": totp, "oauth token": oauthTok}
 	// What a server might echo: the key, the entity id (holding the token), the secrets.
@@ -1115,7 +1048,7 @@ func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
 	// Wrong key, with a server echoing it.
 	wrongKey := clNewKey(t)
 	secrets["wrong api key"] = wrongKey
-	wrong := newAdapterWithKey(t, srv, wrongKey, logger)
+	wrong := newAdapterWithKey(t, srv, wrongKey, allsourceauth.WithLogger(logger))
 	_, err = wrong.GetSession(ctx, s.Token)
 	collect(err)
 	srv.Inject(allsourcetest.Fault{Path: clQueryPath, Status: 401, Body: "Invalid API key " + srv.APIKey})
@@ -1195,13 +1128,6 @@ func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
 	}
 }
 
-func newAdapterWithKey(t *testing.T, srv *allsourcetest.Server, key string, logger *slog.Logger) *allsourceauth.Adapter {
-	t.Helper()
-	a, err := allsourceauth.New(srv.URL, srv.QueryURL, key, allsourceauth.WithLogger(logger))
-	require.NoError(t, err)
-	return a
-}
-
 // ---------------------------------------------------------------------------------------
 // Connection reuse
 
@@ -1221,13 +1147,12 @@ func clDialCounter() (*http.Transport, *atomic.Int64) {
 
 func TestConnectionsAreReused(t *testing.T) {
 	t.Parallel()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	tr, dials := clDialCounter()
 	t.Cleanup(tr.CloseIdleConnections)
 	a := newAdapter(t, srv, allsourceauth.WithHTTPClient(&http.Client{Transport: tr}), allsourceauth.WithRetries(0))
 	ctx := t.Context()
-	s := clSession(t, a, "u1")
+	s := createSession(t, a, "u1", time.Now().Add(time.Hour))
 
 	for range 50 {
 		_, err := a.GetSession(ctx, s.Token)

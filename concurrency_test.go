@@ -2,9 +2,8 @@ package allsourceauth_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
+	"reflect"
 	"testing"
 	"time"
 
@@ -17,23 +16,12 @@ import (
 // concRacers is how many goroutines race for one value.
 const concRacers = 16
 
-// concRace runs f(i) for i in [0, concRacers) at once, half on each Adapter, and returns
-// the errors.
-func concRace(adapters [2]*allsourceauth.Adapter, f func(a *allsourceauth.Adapter, i int) error) []error {
-	errs := make([]error, concRacers)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range concRacers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = f(adapters[i%2], i)
-		}()
+// idOf returns the ID field of the entity a call returned, or the call's error.
+func idOf[T any](v *T, err error) (string, error) {
+	if err != nil {
+		return "", err
 	}
-	close(start)
-	wg.Wait()
-	return errs
+	return reflect.ValueOf(v).Elem().FieldByName("ID").String(), nil
 }
 
 // Of concurrent creates of one unique value, from two Adapters (two app servers) on one
@@ -52,109 +40,61 @@ func TestConcurrentUniqueCreates(t *testing.T) {
 		{
 			name: "organization slug",
 			create: func(ctx context.Context, a *allsourceauth.Adapter, i int) (string, error) {
-				o, err := a.CreateOrganization(ctx, allsourceauth.CreateOrganization{Name: fmt.Sprint("org ", i), Slug: "race"})
-				if err != nil {
-					return "", err
-				}
-				return o.ID, nil
+				return idOf(a.CreateOrganization(ctx, allsourceauth.CreateOrganization{Name: fmt.Sprint("org ", i), Slug: "race"}))
 			},
 			eventType: "auth.org.created", fields: map[string]string{"slug": "race"},
 			lookup: func(ctx context.Context, a *allsourceauth.Adapter) (string, error) {
-				o, err := a.GetOrganizationBySlug(ctx, "race")
-				if err != nil {
-					return "", err
-				}
-				return o.ID, nil
+				return idOf(a.GetOrganizationBySlug(ctx, "race"))
 			},
 		},
 		{
 			name: "membership",
 			create: func(ctx context.Context, a *allsourceauth.Adapter, i int) (string, error) {
-				m, err := a.CreateMember(ctx, allsourceauth.CreateMember{OrganizationID: "o1", UserID: "u1", Role: fmt.Sprint("role", i)})
-				if err != nil {
-					return "", err
-				}
-				return m.ID, nil
+				return idOf(a.CreateMember(ctx, allsourceauth.CreateMember{OrganizationID: "o1", UserID: "u1", Role: fmt.Sprint("role", i)}))
 			},
 			eventType: "auth.member.created", fields: map[string]string{"organizationId": "o1", "userId": "u1"},
 			lookup: func(ctx context.Context, a *allsourceauth.Adapter) (string, error) {
-				m, err := a.GetMember(ctx, "o1", "u1")
-				if err != nil {
-					return "", err
-				}
-				return m.ID, nil
+				return idOf(a.GetMember(ctx, "o1", "u1"))
 			},
 		},
 		{
 			name: "passkey credential id",
 			create: func(ctx context.Context, a *allsourceauth.Adapter, i int) (string, error) {
-				p, err := a.CreatePasskey(ctx, allsourceauth.CreatePasskey{UserID: fmt.Sprint("u", i), CredentialID: "cred", PublicKey: "pk"})
-				if err != nil {
-					return "", err
-				}
-				return p.ID, nil
+				return idOf(a.CreatePasskey(ctx, allsourceauth.CreatePasskey{UserID: fmt.Sprint("u", i), CredentialID: "cred", PublicKey: "pk"}))
 			},
 			eventType: "auth.passkey.created", fields: map[string]string{"credentialID": "cred"},
 			lookup: func(ctx context.Context, a *allsourceauth.Adapter) (string, error) {
-				p, err := a.GetPasskeyByCredentialID(ctx, "cred")
-				if err != nil {
-					return "", err
-				}
-				return p.ID, nil
+				return idOf(a.GetPasskeyByCredentialID(ctx, "cred"))
 			},
 		},
 		{
 			name: "api key hash",
 			create: func(ctx context.Context, a *allsourceauth.Adapter, i int) (string, error) {
-				k, err := a.CreateAPIKey(ctx, allsourceauth.CreateAPIKey{UserID: fmt.Sprint("u", i), KeyHash: "hash"})
-				if err != nil {
-					return "", err
-				}
-				return k.ID, nil
+				return idOf(a.CreateAPIKey(ctx, allsourceauth.CreateAPIKey{UserID: fmt.Sprint("u", i), KeyHash: "hash"}))
 			},
 			eventType: "auth.api_key.created", fields: map[string]string{"key": "hash"},
 			lookup: func(ctx context.Context, a *allsourceauth.Adapter) (string, error) {
-				k, err := a.GetAPIKeyByHash(ctx, "hash")
-				if err != nil {
-					return "", err
-				}
-				return k.ID, nil
+				return idOf(a.GetAPIKeyByHash(ctx, "hash"))
 			},
 		},
 		{
 			name: "two-factor user",
 			create: func(ctx context.Context, a *allsourceauth.Adapter, i int) (string, error) {
-				tf, err := a.CreateTwoFactor(ctx, allsourceauth.CreateTwoFactor{UserID: "u1", Secret: fmt.Sprint("secret", i)})
-				if err != nil {
-					return "", err
-				}
-				return tf.ID, nil
+				return idOf(a.CreateTwoFactor(ctx, allsourceauth.CreateTwoFactor{UserID: "u1", Secret: fmt.Sprint("secret", i)}))
 			},
 			eventType: "auth.two_factor.created", fields: map[string]string{"userId": "u1"},
 			lookup: func(ctx context.Context, a *allsourceauth.Adapter) (string, error) {
-				tf, err := a.GetTwoFactorByUserID(ctx, "u1")
-				if err != nil {
-					return "", err
-				}
-				return tf.ID, nil
+				return idOf(a.GetTwoFactorByUserID(ctx, "u1"))
 			},
 		},
 		{
 			name: "provider account id",
 			create: func(ctx context.Context, a *allsourceauth.Adapter, i int) (string, error) {
-				x, err := a.CreateAccount(ctx, allsourceauth.CreateAccount{UserID: fmt.Sprint("u", i), ProviderID: "github", AccountID: "42"})
-				if err != nil {
-					return "", err
-				}
-				return x.ID, nil
+				return idOf(a.CreateAccount(ctx, allsourceauth.CreateAccount{UserID: fmt.Sprint("u", i), ProviderID: "github", AccountID: "42"}))
 			},
 			eventType: "auth.account.created", fields: map[string]string{"providerId": "github", "accountId": "42"},
 			lookup: func(ctx context.Context, a *allsourceauth.Adapter) (string, error) {
-				x, err := a.GetAccount(ctx, "github", "42")
-				if err != nil {
-					return "", err
-				}
-				return x.ID, nil
+				return idOf(a.GetAccount(ctx, "github", "42"))
 			},
 		},
 	}
@@ -163,24 +103,17 @@ func TestConcurrentUniqueCreates(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
 			a1, srv := newStore(t)
-			adapters := [2]*allsourceauth.Adapter{a1, newAdapter(t, srv)}
+			adapters := []*allsourceauth.Adapter{a1, newAdapter(t, srv)}
 			ids := make([]string, concRacers)
-			errs := concRace(adapters, func(a *allsourceauth.Adapter, i int) error {
+			errs := race(concRacers, adapters, func(i int, a *allsourceauth.Adapter) error {
 				var err error
 				ids[i], err = sc.create(ctx, a, i)
 				return err
 			})
-			winner := ""
-			for i, err := range errs {
-				if err == nil {
-					require.Empty(t, winner, "two creates of one value succeeded")
-					winner = ids[i]
-					continue
-				}
-				require.ErrorIs(t, err, allsourceauth.ErrConflict, "racer %d", i)
-			}
-			require.NotEmpty(t, winner, "no create succeeded")
-			assert.Equal(t, 1, omCountEvents(t, srv, sc.eventType, sc.fields), "created events for the value")
+			wins := winners(t, errs, allsourceauth.ErrConflict)
+			require.Len(t, wins, 1, "exactly one create of one value succeeds; the rest conflict")
+			winner := ids[wins[0]]
+			assert.Equal(t, 1, countEvents(t, srv, sc.eventType, sc.fields), "created events for the value")
 			for _, a := range adapters {
 				id, err := sc.lookup(ctx, a)
 				require.NoError(t, err)
@@ -196,26 +129,19 @@ func TestConcurrentConsumeVerification(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	a1, srv := newStore(t)
-	adapters := [2]*allsourceauth.Adapter{a1, newAdapter(t, srv)}
+	adapters := []*allsourceauth.Adapter{a1, newAdapter(t, srv)}
 	v, err := a1.CreateVerification(ctx, allsourceauth.CreateVerification{Identifier: "email:a@b.c", Value: "123456", ExpiresAt: time.Now().Add(time.Hour)})
 	require.NoError(t, err)
 	got := make([]*allsourceauth.Verification, concRacers)
-	errs := concRace(adapters, func(a *allsourceauth.Adapter, i int) error {
+	errs := race(concRacers, adapters, func(i int, a *allsourceauth.Adapter) error {
 		var err error
 		got[i], err = a.ConsumeVerification(ctx, "email:a@b.c", "123456")
 		return err
 	})
-	wins := 0
-	for i, err := range errs {
-		if err == nil {
-			wins++
-			omSame(t, v, got[i])
-			continue
-		}
-		require.True(t, errors.Is(err, allsourceauth.ErrNotFound), "racer %d: %v", i, err)
-	}
-	assert.Equal(t, 1, wins)
-	assert.Equal(t, 1, omCountEvents(t, srv, "auth.verification.consumed", map[string]string{"id": v.ID}))
+	wins := winners(t, errs, allsourceauth.ErrNotFound)
+	require.Len(t, wins, 1, "exactly one consume gets it; the rest find nothing")
+	same(t, v, got[wins[0]])
+	assert.Equal(t, 1, countEvents(t, srv, "auth.verification.consumed", map[string]string{"id": v.ID}))
 	_, err = a1.GetVerification(ctx, "email:a@b.c", "123456")
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
 }

@@ -2,10 +2,8 @@ package allsourceauth_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,8 +27,7 @@ func engAppend(t *testing.T, srv *allsourcetest.Server, entityID, eventType stri
 // engClaim stores an auth.claim.acquired event for an email.
 func engClaim(t *testing.T, srv *allsourcetest.Server, email, owner string, ownerVersion uint64) {
 	t.Helper()
-	engAppend(t, srv, usrClaimID("", "email", strings.ToLower(email)), "auth.claim.acquired",
-		map[string]any{"scope": "email", "owner": owner, "ownerVersion": ownerVersion})
+	engAppend(t, srv, claimID("", "email", strings.ToLower(email)), "auth.claim.acquired", claimPayload("email", owner, ownerVersion))
 }
 
 // engUserPayload is a user's full state as an event payload.
@@ -48,14 +45,15 @@ func engUserPayload(t *testing.T, u allsourceauth.User, extra string) json.RawMe
 // be an acquisition.
 func engClaimOwner(t *testing.T, srv *allsourcetest.Server, email string) (string, uint64) {
 	t.Helper()
-	ev := usrLast(t, srv, usrClaimID("", "email", strings.ToLower(email)))
+	ev := lastEvent(t, srv, claimID("", "email", strings.ToLower(email)))
 	require.Equal(t, "auth.claim.acquired", ev.EventType)
-	_, owner, ov := usrClaim(t, ev)
+	_, owner, ov := decodeClaim(t, ev)
 	return owner, ov
 }
 
+// engFenced returns the stored fence events (of any kind).
 func engFenced(srv *allsourcetest.Server) []allsourcetest.Event {
-	return usrEventsWhere(srv, func(ev allsourcetest.Event) bool { return strings.HasSuffix(ev.EventType, ".fenced") })
+	return eventsWhere(srv, func(ev allsourcetest.Event) bool { return strings.HasSuffix(ev.EventType, ".fenced") })
 }
 
 // TestEngineStaleClaimDeletedOwner: a claim left behind by a deleted owner (the tombstone
@@ -75,12 +73,12 @@ func TestEngineStaleClaimDeletedOwner(t *testing.T) {
 	_, err = a.GetUserByID(ctx, "ghost")
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
 
-	u := usrCreate(t, a, allsourceauth.CreateUser{Email: "STALE@x.io"})
+	u := createUser(t, a, allsourceauth.CreateUser{Email: "STALE@x.io"})
 	owner, ov := engClaimOwner(t, srv, "stale@x.io")
 	assert.Equal(t, "auth-user:"+u.ID, owner)
 	assert.Zero(t, ov)
 	assert.Empty(t, engFenced(srv), "a stale claim needs no fence")
-	usrRequireReads(t, a, u)
+	requireUserReads(t, a, u)
 }
 
 // TestEngineStaleClaimMovedOn: a claim whose owner moved on to another email (and never
@@ -104,10 +102,10 @@ func TestEngineStaleClaimMovedOn(t *testing.T) {
 	assert.Equal(t, "mover", got.ID)
 
 	// Taken over by an update of another user, then by nobody else.
-	usrCreate(t, a, allsourceauth.CreateUser{ID: "other"})
+	createUser(t, a, allsourceauth.CreateUser{ID: "other"})
 	up, err := a.UpdateUser(ctx, "other", allsourceauth.UpdateUser{Email: allsourceauth.Ptr("First@X.io")})
 	require.NoError(t, err)
-	usrRequireReads(t, a, up)
+	requireUserReads(t, a, up)
 	owner, ov := engClaimOwner(t, srv, "first@x.io")
 	assert.Equal(t, "auth-user:other", owner)
 	assert.Equal(t, uint64(1), ov)
@@ -127,15 +125,15 @@ func TestEngineAbandonedClaimFenced(t *testing.T) {
 	_, err := a.GetUserByEmail(ctx, "crash@x.io")
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
 
-	u := usrCreate(t, a, allsourceauth.CreateUser{Email: "Crash@x.io"})
-	usrRequireReads(t, a, u)
+	u := createUser(t, a, allsourceauth.CreateUser{Email: "Crash@x.io"})
+	requireUserReads(t, a, u)
 
-	fenced := usrEventsOf(srv, "auth-user:crashed")
+	fenced := eventsOf(srv, "auth-user:crashed")
 	require.Len(t, fenced, 1)
 	assert.Equal(t, "auth.user.fenced", fenced[0].EventType)
 	assert.Equal(t, uint64(1), fenced[0].Version)
 	assert.JSONEq(t, `{"_deleted":true,"id":"crashed","_fenced":true}`, string(fenced[0].Payload))
-	usrRequireOp(t, fenced[0])
+	requireOp(t, fenced[0])
 	owner, ov := engClaimOwner(t, srv, "crash@x.io")
 	assert.Equal(t, "auth-user:"+u.ID, owner)
 	assert.Zero(t, ov)
@@ -145,7 +143,7 @@ func TestEngineAbandonedClaimFenced(t *testing.T) {
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
 	_, err = a.CreateUser(ctx, allsourceauth.CreateUser{ID: "crashed", Email: "crash@x.io"})
 	require.ErrorIs(t, err, allsourceauth.ErrConflict)
-	assert.Len(t, usrEventsOf(srv, "auth-user:crashed"), 1)
+	assert.Len(t, eventsOf(srv, "auth-user:crashed"), 1)
 }
 
 // TestEngineInFlightUpdateFenced: a claim for a live owner whose update never landed: the
@@ -154,15 +152,15 @@ func TestEngineInFlightUpdateFenced(t *testing.T) {
 	t.Parallel()
 	a, srv := newStore(t)
 	ctx := t.Context()
-	live := usrCreate(t, a, allsourceauth.CreateUser{ID: "live", Email: "live@x.io", Name: "Live"})
+	live := createUser(t, a, allsourceauth.CreateUser{ID: "live", Email: "live@x.io", Name: "Live"})
 	engClaim(t, srv, "wanted@x.io", "auth-user:live", 1) // live's email change, in flight
 
 	_, err := a.GetUserByEmail(ctx, "wanted@x.io")
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
-	u := usrCreate(t, a, allsourceauth.CreateUser{Email: "wanted@x.io"})
-	usrRequireReads(t, a, u)
+	u := createUser(t, a, allsourceauth.CreateUser{Email: "wanted@x.io"})
+	requireUserReads(t, a, u)
 
-	evs := usrEventsOf(srv, "auth-user:live")
+	evs := eventsOf(srv, "auth-user:live")
 	require.Len(t, evs, 2)
 	assert.Equal(t, "auth.user.fenced", evs[1].EventType)
 	assert.Equal(t, uint64(2), evs[1].Version)
@@ -176,10 +174,10 @@ func TestEngineInFlightUpdateFenced(t *testing.T) {
 	assert.Equal(t, want, f, "the owner's state is kept unchanged")
 
 	// The owner is still there, unchanged, and still writable.
-	usrRequireReads(t, a, live)
+	requireUserReads(t, a, live)
 	up, err := a.UpdateUser(ctx, "live", allsourceauth.UpdateUser{Name: allsourceauth.Ptr("Still")})
 	require.NoError(t, err)
-	usrRequireReads(t, a, up)
+	requireUserReads(t, a, up)
 }
 
 // TestEngineClaimOfOtherKind: a claim whose owner is not a user finds no user.
@@ -192,40 +190,6 @@ func TestEngineClaimOfOtherKind(t *testing.T) {
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
 }
 
-// engRace starts n goroutines at once, alternating between adapters, and waits.
-func engRace(n int, adapters []*allsourceauth.Adapter, fn func(i int, a *allsourceauth.Adapter) error) []error {
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = fn(i, adapters[i%len(adapters)])
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return errs
-}
-
-// engOutcome counts successes and conflicts; anything else fails the test.
-func engOutcome(t *testing.T, errs []error) (ok, conflict int) {
-	t.Helper()
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, allsourceauth.ErrConflict):
-			conflict++
-		default:
-			t.Errorf("unexpected error: %v", err)
-		}
-	}
-	return ok, conflict
-}
-
 // TestEngineConcurrentCreates: of 16 concurrent creates of one unique value through two
 // Adapters on one Allsource, exactly one succeeds and exactly one user is written.
 func TestEngineConcurrentCreates(t *testing.T) {
@@ -233,13 +197,12 @@ func TestEngineConcurrentCreates(t *testing.T) {
 	for _, field := range []string{"email", "username"} {
 		t.Run(field, func(t *testing.T) {
 			t.Parallel()
-			srv := allsourcetest.NewServer()
-			t.Cleanup(srv.Close)
+			srv := newServer(t)
 			adapters := []*allsourceauth.Adapter{newAdapter(t, srv), newAdapter(t, srv)}
 			const n = 16
 			value := "Race@X.io"
 			users := make([]*allsourceauth.User, n)
-			errs := engRace(n, adapters, func(i int, a *allsourceauth.Adapter) error {
+			errs := race(n, adapters, func(i int, a *allsourceauth.Adapter) error {
 				in := allsourceauth.CreateUser{Name: fmt.Sprint(i)}
 				v := value
 				if i%2 == 1 {
@@ -254,11 +217,10 @@ func TestEngineConcurrentCreates(t *testing.T) {
 				users[i] = u
 				return err
 			})
-			ok, conflict := engOutcome(t, errs)
-			require.Equal(t, 1, ok, "exactly one create wins")
-			require.Equal(t, n-1, conflict)
+			wins := winners(t, errs, allsourceauth.ErrConflict)
+			require.Len(t, wins, 1, "exactly one create wins; the rest conflict")
 
-			created := usrEventsWhere(srv, func(ev allsourcetest.Event) bool {
+			created := eventsWhere(srv, func(ev allsourcetest.Event) bool {
 				if ev.EventType != "auth.user.created" {
 					return false
 				}
@@ -267,12 +229,7 @@ func TestEngineConcurrentCreates(t *testing.T) {
 				return strings.EqualFold(u.Email, value) || strings.EqualFold(u.Username, value)
 			})
 			require.Len(t, created, 1, "exactly one user written")
-			var winner *allsourceauth.User
-			for i, err := range errs {
-				if err == nil {
-					winner = users[i]
-				}
-			}
+			winner := users[wins[0]]
 			assert.Equal(t, "auth-user:"+winner.ID, created[0].EntityID)
 			var got *allsourceauth.User
 			var err error
@@ -282,7 +239,7 @@ func TestEngineConcurrentCreates(t *testing.T) {
 				got, err = adapters[1].GetUserByUsername(t.Context(), value)
 			}
 			require.NoError(t, err)
-			usrSameUser(t, winner, got)
+			same(t, winner, got)
 		})
 	}
 }
@@ -291,10 +248,9 @@ func TestEngineConcurrentCreates(t *testing.T) {
 // through two Adapters all land.
 func TestEngineConcurrentUpdates(t *testing.T) {
 	t.Parallel()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	adapters := []*allsourceauth.Adapter{newAdapter(t, srv), newAdapter(t, srv)}
-	u := usrCreate(t, adapters[0], allsourceauth.CreateUser{Email: "many@x.io", Username: "many"})
+	u := createUser(t, adapters[0], allsourceauth.CreateUser{Email: "many@x.io", Username: "many"})
 	updates := []allsourceauth.UpdateUser{
 		{Name: allsourceauth.Ptr("Name")},
 		{Image: allsourceauth.Ptr("https://i/x")},
@@ -305,7 +261,7 @@ func TestEngineConcurrentUpdates(t *testing.T) {
 		{Banned: allsourceauth.Ptr(true), BanReason: allsourceauth.Ptr("spam")},
 		{Metadata: map[string]any{"k": "v"}},
 	}
-	errs := engRace(len(updates), adapters, func(i int, a *allsourceauth.Adapter) error {
+	errs := race(len(updates), adapters, func(i int, a *allsourceauth.Adapter) error {
 		_, err := a.UpdateUser(t.Context(), u.ID, updates[i])
 		return err
 	})
@@ -325,35 +281,30 @@ func TestEngineConcurrentUpdates(t *testing.T) {
 	assert.Equal(t, map[string]any{"k": "v"}, got.Metadata)
 	assert.Equal(t, "many@x.io", got.Email)
 	assert.Equal(t, "many", got.Username)
-	assert.Len(t, usrEventsOfType(srv, "auth.user.updated"), len(updates), "one event per update")
-	usrRequireReads(t, adapters[0], got)
+	assert.Len(t, eventsOfType(srv, "auth.user.updated"), len(updates), "one event per update")
+	requireUserReads(t, adapters[0], got)
 }
 
 // TestEngineConcurrentEmailChange: two users changing their email to the same new one at
 // once through two Adapters: exactly one wins, the other keeps its old email.
 func TestEngineConcurrentEmailChange(t *testing.T) {
 	t.Parallel()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	adapters := []*allsourceauth.Adapter{newAdapter(t, srv), newAdapter(t, srv)}
 	ctx := t.Context()
 	for round := range 4 {
 		ids := []string{fmt.Sprintf("a%d", round), fmt.Sprintf("b%d", round)}
 		for _, id := range ids {
-			usrCreate(t, adapters[0], allsourceauth.CreateUser{ID: id, Email: id + "@old.io"})
+			createUser(t, adapters[0], allsourceauth.CreateUser{ID: id, Email: id + "@old.io"})
 		}
 		target := fmt.Sprintf("target%d@x.io", round)
-		errs := engRace(2, adapters, func(i int, a *allsourceauth.Adapter) error {
+		errs := race(2, adapters, func(i int, a *allsourceauth.Adapter) error {
 			_, err := a.UpdateUser(ctx, ids[i], allsourceauth.UpdateUser{Email: allsourceauth.Ptr(target)})
 			return err
 		})
-		ok, conflict := engOutcome(t, errs)
-		require.Equal(t, 1, ok, "round %d: exactly one wins", round)
-		require.Equal(t, 1, conflict)
-		winner, loser := ids[0], ids[1]
-		if errs[0] != nil {
-			winner, loser = loser, winner
-		}
+		wins := winners(t, errs, allsourceauth.ErrConflict)
+		require.Len(t, wins, 1, "round %d: exactly one wins; the other conflicts", round)
+		winner, loser := ids[wins[0]], ids[1-wins[0]]
 		got, err := adapters[1].GetUserByEmail(ctx, target)
 		require.NoError(t, err)
 		assert.Equal(t, winner, got.ID)
@@ -363,7 +314,7 @@ func TestEngineConcurrentEmailChange(t *testing.T) {
 		assert.Equal(t, loser+"@old.io", got.Email)
 		_, err = adapters[0].GetUserByEmail(ctx, winner+"@old.io")
 		require.ErrorIs(t, err, allsourceauth.ErrNotFound)
-		assert.Len(t, usrEventsOf(srv, "auth-user:"+loser), 1, "nothing written to the loser")
+		assert.Len(t, eventsOf(srv, "auth-user:"+loser), 1, "nothing written to the loser")
 	}
 }
 
@@ -375,25 +326,25 @@ func TestEngineLostAnswer(t *testing.T) {
 	t.Run("UpdateUser", func(t *testing.T) {
 		t.Parallel()
 		a, srv := newStore(t)
-		u := usrCreate(t, a, allsourceauth.CreateUser{Email: "lost@x.io"})
+		u := createUser(t, a, allsourceauth.CreateUser{Email: "lost@x.io"})
 		srv.Inject(lost)
 		got, err := a.UpdateUser(t.Context(), u.ID, allsourceauth.UpdateUser{Name: allsourceauth.Ptr("Once")})
 		require.NoError(t, err)
 		assert.Equal(t, "Once", got.Name)
-		usrRequireReads(t, a, got)
-		assert.Len(t, usrEventsOfType(srv, "auth.user.updated"), 1)
+		requireUserReads(t, a, got)
+		assert.Len(t, eventsOfType(srv, "auth.user.updated"), 1)
 	})
 	t.Run("UpdateUser email", func(t *testing.T) {
 		t.Parallel()
 		a, srv := newStore(t)
-		u := usrCreate(t, a, allsourceauth.CreateUser{Email: "lost@x.io"})
+		u := createUser(t, a, allsourceauth.CreateUser{Email: "lost@x.io"})
 		srv.Inject(lost) // hits the new email's claim
 		got, err := a.UpdateUser(t.Context(), u.ID, allsourceauth.UpdateUser{Email: allsourceauth.Ptr("found@x.io")})
 		require.NoError(t, err)
-		usrRequireReads(t, a, got)
-		assert.Len(t, usrEventsOfType(srv, "auth.user.updated"), 1)
-		assert.Len(t, usrEventsOf(srv, usrClaimID("", "email", "found@x.io")), 1)
-		usrCreate(t, a, allsourceauth.CreateUser{Email: "lost@x.io"})
+		requireUserReads(t, a, got)
+		assert.Len(t, eventsOfType(srv, "auth.user.updated"), 1)
+		assert.Len(t, eventsOf(srv, claimID("", "email", "found@x.io")), 1)
+		createUser(t, a, allsourceauth.CreateUser{Email: "lost@x.io"})
 	})
 	t.Run("CreateUser", func(t *testing.T) {
 		t.Parallel()
@@ -401,8 +352,8 @@ func TestEngineLostAnswer(t *testing.T) {
 		srv.Inject(lost)
 		u, err := a.CreateUser(t.Context(), allsourceauth.CreateUser{ID: "once"})
 		require.NoError(t, err)
-		usrRequireReads(t, a, u)
-		assert.Len(t, usrEventsOfType(srv, "auth.user.created"), 1)
+		requireUserReads(t, a, u)
+		assert.Len(t, eventsOfType(srv, "auth.user.created"), 1)
 	})
 	t.Run("CreateUser claim", func(t *testing.T) {
 		t.Parallel()
@@ -410,37 +361,36 @@ func TestEngineLostAnswer(t *testing.T) {
 		srv.Inject(lost) // hits the email claim
 		u, err := a.CreateUser(t.Context(), allsourceauth.CreateUser{Email: "claim@x.io"})
 		require.NoError(t, err)
-		usrRequireReads(t, a, u)
-		assert.Len(t, usrEventsOfType(srv, "auth.user.created"), 1)
-		assert.Len(t, usrEventsOfType(srv, "auth.claim.acquired"), 1)
+		requireUserReads(t, a, u)
+		assert.Len(t, eventsOfType(srv, "auth.user.created"), 1)
+		assert.Len(t, eventsOfType(srv, "auth.claim.acquired"), 1)
 	})
 	t.Run("DeleteUser", func(t *testing.T) {
 		t.Parallel()
 		a, srv := newStore(t)
-		u := usrCreate(t, a, allsourceauth.CreateUser{ID: "bye"})
+		u := createUser(t, a, allsourceauth.CreateUser{ID: "bye"})
 		srv.Inject(lost)
 		require.NoError(t, a.DeleteUser(t.Context(), u.ID))
-		assert.Len(t, usrEventsOfType(srv, "auth.user.deleted"), 1)
+		assert.Len(t, eventsOfType(srv, "auth.user.deleted"), 1)
 	})
 	t.Run("CreateSession", func(t *testing.T) {
 		t.Parallel()
 		a, srv := newStore(t)
 		srv.Inject(lost)
-		s, err := a.CreateSession(t.Context(), allsourceauth.CreateSession{UserID: "u", ExpiresAt: time.Now().Add(time.Hour)})
-		require.NoError(t, err)
-		sesRead(t, a, s)
-		assert.Len(t, usrEventsOfType(srv, "auth.session.created"), 1)
+		s := createSession(t, a, "u", time.Now().Add(time.Hour))
+		requireSessionReads(t, a, s)
+		assert.Len(t, eventsOfType(srv, "auth.session.created"), 1)
 	})
 	t.Run("UpdateSessionExpiry", func(t *testing.T) {
 		t.Parallel()
 		a, srv := newStore(t)
-		s := sesCreate(t, a, "u", time.Now().Add(time.Hour))
+		s := createSession(t, a, "u", time.Now().Add(time.Hour))
 		srv.Inject(lost)
 		exp := time.Now().Add(2 * time.Hour).UTC()
 		require.NoError(t, a.UpdateSessionExpiry(t.Context(), s.Token, exp))
 		got, err := a.GetSession(t.Context(), s.Token)
 		require.NoError(t, err)
-		usrSameTime(t, exp.Round(0), got.ExpiresAt, "ExpiresAt")
-		assert.Len(t, usrEventsOfType(srv, "auth.session.expiry_updated"), 1)
+		sameTime(t, exp.Round(0), got.ExpiresAt, "ExpiresAt")
+		assert.Len(t, eventsOfType(srv, "auth.session.expiry_updated"), 1)
 	})
 }

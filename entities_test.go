@@ -2,8 +2,6 @@ package allsourceauth_test
 
 import (
 	"encoding/json"
-	"maps"
-	"slices"
 	"testing"
 	"time"
 
@@ -12,18 +10,6 @@ import (
 
 	"github.com/seed-a452aa33/allsourceauth"
 )
-
-// entKeys returns the sorted top-level keys of v's JSON encoding.
-func entKeys(t *testing.T, v any) []string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	require.NoError(t, err)
-	var m map[string]json.RawMessage
-	require.NoError(t, json.Unmarshal(b, &m))
-	return slices.Sorted(maps.Keys(m))
-}
-
-func entSorted(keys ...string) []string { return slices.Sorted(slices.Values(keys)) }
 
 // entRoundTrip checks that v decodes back from its JSON to an equal value.
 func entRoundTrip[T any](t *testing.T, v *T) {
@@ -155,8 +141,8 @@ func TestEntityJSONKeys(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, entSorted(tc.fullKeys...), entKeys(t, tc.full), "fully populated")
-			assert.Equal(t, entSorted(tc.emptyKeys...), entKeys(t, tc.empty), "optional fields empty")
+			assert.Equal(t, sorted(tc.fullKeys...), jsonKeys(t, tc.full), "fully populated")
+			assert.Equal(t, sorted(tc.emptyKeys...), jsonKeys(t, tc.empty), "optional fields empty")
 		})
 	}
 }

@@ -8,9 +8,7 @@ package allsourceauth_test
 // and debug logs hold no secret.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -89,18 +87,11 @@ type fltOp struct {
 	prepare func(ctx context.Context, t *testing.T, a *allsourceauth.Adapter) func(ctx context.Context, a *allsourceauth.Adapter) error
 }
 
-func fltUser(ctx context.Context, t *testing.T, a *allsourceauth.Adapter, email string) *allsourceauth.User {
-	t.Helper()
-	u, err := a.CreateUser(ctx, allsourceauth.CreateUser{Name: "Ann", Email: email, Username: strings.Split(email, "@")[0]})
-	require.NoError(t, err)
-	return u
-}
-
 func fltOps() []fltOp {
 	const get, post = http.MethodGet, http.MethodPost
 	return []fltOp{
 		{name: "read/get by id", reqs: []string{get}, prepare: func(ctx context.Context, t *testing.T, a *allsourceauth.Adapter) func(context.Context, *allsourceauth.Adapter) error {
-			u := fltUser(ctx, t, a, "ann@example.com")
+			u := createUser(t, a, allsourceauth.CreateUser{Name: "Ann", Email: "ann@example.com", Username: "ann"})
 			return func(ctx context.Context, a *allsourceauth.Adapter) error {
 				got, err := a.GetUserByID(ctx, u.ID)
 				if err == nil && got.Email != u.Email {
@@ -110,7 +101,7 @@ func fltOps() []fltOp {
 			}
 		}},
 		{name: "read/by claim", reqs: []string{get, get}, prepare: func(ctx context.Context, t *testing.T, a *allsourceauth.Adapter) func(context.Context, *allsourceauth.Adapter) error {
-			u := fltUser(ctx, t, a, "ann@example.com")
+			u := createUser(t, a, allsourceauth.CreateUser{Name: "Ann", Email: "ann@example.com", Username: "ann"})
 			return func(ctx context.Context, a *allsourceauth.Adapter) error {
 				got, err := a.GetUserByEmail(ctx, "ANN@example.com")
 				if err == nil && got.ID != u.ID {
@@ -132,8 +123,7 @@ func fltOps() []fltOp {
 		}},
 		{name: "read/list", reqs: []string{get}, prepare: func(ctx context.Context, t *testing.T, a *allsourceauth.Adapter) func(context.Context, *allsourceauth.Adapter) error {
 			for range 2 {
-				_, err := a.CreateSession(ctx, allsourceauth.CreateSession{UserID: "u1", ExpiresAt: time.Now().Add(time.Hour)})
-				require.NoError(t, err)
+				createSession(t, a, "u1", time.Now().Add(time.Hour))
 			}
 			return func(ctx context.Context, a *allsourceauth.Adapter) error {
 				got, err := a.GetUserSessions(ctx, "u1")
@@ -170,7 +160,7 @@ func fltOps() []fltOp {
 			}},
 		{name: "write/update", reqs: []string{get, post}, writes: []string{"auth.user.updated"},
 			prepare: func(ctx context.Context, t *testing.T, a *allsourceauth.Adapter) func(context.Context, *allsourceauth.Adapter) error {
-				u := fltUser(ctx, t, a, "ann@example.com")
+				u := createUser(t, a, allsourceauth.CreateUser{Name: "Ann", Email: "ann@example.com", Username: "ann"})
 				return func(ctx context.Context, a *allsourceauth.Adapter) error {
 					got, err := a.UpdateUser(ctx, u.ID, allsourceauth.UpdateUser{Name: allsourceauth.Ptr("Bea")})
 					if err == nil && (got.Name != "Bea" || got.Email != u.Email) {
@@ -181,8 +171,7 @@ func fltOps() []fltOp {
 			}},
 		{name: "write/delete", reqs: []string{get, post}, writes: []string{"auth.session.deleted"},
 			prepare: func(ctx context.Context, t *testing.T, a *allsourceauth.Adapter) func(context.Context, *allsourceauth.Adapter) error {
-				s, err := a.CreateSession(ctx, allsourceauth.CreateSession{UserID: "u1", ExpiresAt: time.Now().Add(time.Hour)})
-				require.NoError(t, err)
+				s := createSession(t, a, "u1", time.Now().Add(time.Hour))
 				return func(ctx context.Context, a *allsourceauth.Adapter) error {
 					if err := a.DeleteSession(ctx, s.Token); err != nil {
 						return err
@@ -229,14 +218,6 @@ func fltCases(op fltOp) []fltCase {
 	}
 }
 
-// fltOpOf returns the op metadata of an event.
-func fltOpOf(t *testing.T, ev allsourcetest.Event) string {
-	t.Helper()
-	var m struct{ Op string }
-	require.NoError(t, json.Unmarshal(ev.Metadata, &m), "metadata %s", ev.Metadata)
-	return m.Op
-}
-
 func TestFaultsEveryCallSurvivesEachFaultAtEachRequest(t *testing.T) {
 	t.Parallel()
 	for _, op := range fltOps() {
@@ -279,7 +260,7 @@ func TestFaultsEveryCallSurvivesEachFaultAtEachRequest(t *testing.T) {
 					ops, entities := map[string]bool{}, map[string]int{}
 					for _, ev := range written {
 						types = append(types, ev.EventType)
-						ops[fltOpOf(t, ev)] = true
+						ops[requireOp(t, ev)] = true
 						entities[ev.EntityID]++
 					}
 					slices.Sort(types)
@@ -525,24 +506,6 @@ func TestFaultsOversizedErrorBody(t *testing.T) {
 // ---------------------------------------------------------------------------------------
 // Secrets.
 
-// fltLog is a concurrency-safe buffer for a debug logger.
-type fltLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *fltLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *fltLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 const (
 	fltPasswordHash = "$argon2id$v=19$m=65536,t=3,p=4$c2VjcmV0LXNhbHQ$SECRETHASHVALUE"
 	fltTOTPSecret   = "JBSWY3DPEHPK3PXPTOTPSECRET"
@@ -580,12 +543,11 @@ func TestFaultsSecretsStayOutOfErrorsAndLogs(t *testing.T) {
 		t.Run(fname, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			log := &fltLog{}
+			log := &syncBuffer{}
 			logger := slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			setup, srv := newStore(t)
 			a := newAdapter(t, srv, allsourceauth.WithLogger(logger), allsourceauth.WithRetries(1), allsourceauth.WithTimeout(250*time.Millisecond))
-			s, err := setup.CreateSession(ctx, allsourceauth.CreateSession{UserID: "u1", ExpiresAt: time.Now().Add(time.Hour)})
-			require.NoError(t, err)
+			s := createSession(t, setup, "u1", time.Now().Add(time.Hour))
 			x, err := setup.CreateAccount(ctx, allsourceauth.CreateAccount{UserID: "u1", ProviderID: "google", AccountID: "g1", AccessToken: fltAccessToken, Password: fltPasswordHash})
 			require.NoError(t, err)
 			_, err = setup.CreateTwoFactor(ctx, allsourceauth.CreateTwoFactor{UserID: "u1", Secret: fltTOTPSecret})

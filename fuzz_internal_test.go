@@ -82,12 +82,7 @@ func FuzzDecodeQueryAnswer(f *testing.F) {
 	for _, s := range fzQuerySeeds() {
 		f.Add(s)
 	}
-	srv := allsourcetest.NewServer()
-	f.Cleanup(srv.Close)
-	a, err := New(srv.URL, srv.QueryURL, srv.APIKey, WithRetries(0), WithTimeout(10*time.Second))
-	if err != nil {
-		f.Fatal(err)
-	}
+	a, srv := newStore(f, WithRetries(0), WithTimeout(10*time.Second))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := &client{}
 		var p queryPage

@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/seed-a452aa33/allsourceauth"
-	"github.com/seed-a452aa33/allsourceauth/allsourcetest"
 )
 
 // fuzzInvalidKey reports whether an entity id prefix+key must be refused before any
@@ -44,13 +43,9 @@ func FuzzLookupKeys(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	srv := allsourcetest.NewServer()
-	f.Cleanup(srv.Close)
+	srv := newServer(f)
 	m := newMeter()
-	a, err := allsourceauth.New(srv.URL, srv.QueryURL, srv.APIKey, allsourceauth.WithHTTPClient(&http.Client{Transport: m}), allsourceauth.WithRetries(0))
-	if err != nil {
-		f.Fatal(err)
-	}
+	a := newAdapter(f, srv, allsourceauth.WithHTTPClient(&http.Client{Transport: m}), allsourceauth.WithRetries(0))
 	u, err := a.CreateUser(f.Context(), allsourceauth.CreateUser{ID: "u1", Email: "ann@example.com"})
 	if err != nil {
 		f.Fatal(err)

@@ -25,28 +25,8 @@ var histT0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 func histStore(t *testing.T) (*allsourceauth.Adapter, *allsourcetest.Server, *testClock) {
 	t.Helper()
 	clk := newClock(histT0)
-	srv := allsourcetest.NewServer(allsourcetest.WithClock(clk.Now))
-	t.Cleanup(srv.Close)
+	srv := newServer(t, allsourcetest.WithClock(clk.Now))
 	return newAdapter(t, srv, allsourceauth.WithClock(clk.Now)), srv, clk
-}
-
-// histUser creates a user with the given email and username.
-func histUser(t *testing.T, a *allsourceauth.Adapter, name, email, username string) *allsourceauth.User {
-	t.Helper()
-	u, err := a.CreateUser(t.Context(), allsourceauth.CreateUser{Name: name, Email: email, Username: username})
-	require.NoError(t, err)
-	return u
-}
-
-// histServerEvents returns the server's events of one entity, in append order.
-func histServerEvents(srv *allsourcetest.Server, entityID string) []allsourcetest.Event {
-	var out []allsourcetest.Event
-	for _, ev := range srv.Events() {
-		if ev.EntityID == entityID {
-			out = append(out, ev)
-		}
-	}
-	return out
 }
 
 // histTypes lists the event types of a history.
@@ -63,7 +43,7 @@ func TestHistoryReturnsEveryEventOldestFirst(t *testing.T) {
 	a, srv, clk := histStore(t)
 	ctx := t.Context()
 
-	u := histUser(t, a, "Ada", "ada@example.com", "ada")
+	u := createUser(t, a, allsourceauth.CreateUser{Name: "Ada", Email: "ada@example.com", Username: "ada"})
 	clk.Advance(time.Minute)
 	_, err := a.UpdateUser(ctx, u.ID, allsourceauth.UpdateUser{Name: allsourceauth.Ptr("Ada Lovelace")})
 	require.NoError(t, err)
@@ -74,7 +54,7 @@ func TestHistoryReturnsEveryEventOldestFirst(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"auth.user.created", "auth.user.updated", "auth.user.deleted"}, histTypes(evs))
 
-	stored := histServerEvents(srv, "auth-user:"+u.ID)
+	stored := eventsOf(srv, "auth-user:"+u.ID)
 	require.Len(t, stored, 3, "claim events must not appear in the user's history")
 	for i, ev := range evs {
 		assert.Equal(t, stored[i].ID, ev.ID, "event %d id", i)
@@ -104,7 +84,7 @@ func TestHistoryPagesThroughLongHistories(t *testing.T) {
 	t.Parallel()
 	a, srv, _ := histStore(t)
 	small := newAdapter(t, srv, allsourceauth.WithPageSize(2))
-	u := histUser(t, a, "v1", "", "")
+	u := createUser(t, a, allsourceauth.CreateUser{Name: "v1"})
 	for i := 2; i <= 7; i++ {
 		_, err := a.UpdateUser(t.Context(), u.ID, allsourceauth.UpdateUser{Name: allsourceauth.Ptr("v" + string(rune('0'+i)))})
 		require.NoError(t, err)
@@ -120,7 +100,7 @@ func TestHistoryPagesThroughLongHistories(t *testing.T) {
 func TestHistoryNotFound(t *testing.T) {
 	t.Parallel()
 	a, _, _ := histStore(t)
-	u := histUser(t, a, "Ada", "ada@example.com", "")
+	u := createUser(t, a, allsourceauth.CreateUser{Name: "Ada", Email: "ada@example.com"})
 
 	for _, tc := range []struct {
 		name string
@@ -152,22 +132,23 @@ func TestHistoryNotFound(t *testing.T) {
 func TestHistoryUnknownKind(t *testing.T) {
 	t.Parallel()
 	a, srv, _ := histStore(t)
-	u := histUser(t, a, "Ada", "", "")
-	before := srv.Requests()
-	for _, k := range []allsourceauth.Kind{"", "users", "User", "claim", "two_factor"} {
-		_, err := a.History(t.Context(), k, u.ID)
-		require.ErrorIs(t, err, allsourceauth.ErrInvalidInput, "History kind %q", k)
-		err = a.Restore(t.Context(), k, u.ID)
-		require.ErrorIs(t, err, allsourceauth.ErrInvalidInput, "Restore kind %q", k)
-	}
-	assert.Equal(t, before, srv.Requests(), "an unknown kind is rejected before any request")
+	u := createUser(t, a, allsourceauth.CreateUser{Name: "Ada"})
+	sent := requestsDuring(srv, func() {
+		for _, k := range []allsourceauth.Kind{"", "users", "User", "claim", "two_factor"} {
+			_, err := a.History(t.Context(), k, u.ID)
+			require.ErrorIs(t, err, allsourceauth.ErrInvalidInput, "History kind %q", k)
+			err = a.Restore(t.Context(), k, u.ID)
+			require.ErrorIs(t, err, allsourceauth.ErrInvalidInput, "Restore kind %q", k)
+		}
+	})
+	assert.Zero(t, sent, "an unknown kind is rejected before any request")
 }
 
 func TestHistorySessionIsKeyedByToken(t *testing.T) {
 	t.Parallel()
 	a, _, clk := histStore(t)
 	ctx := t.Context()
-	u := histUser(t, a, "Ada", "", "")
+	u := createUser(t, a, allsourceauth.CreateUser{Name: "Ada"})
 	s, err := a.CreateSession(ctx, allsourceauth.CreateSession{UserID: u.ID, ExpiresAt: histT0.Add(time.Hour)})
 	require.NoError(t, err)
 	clk.Advance(time.Minute)
@@ -219,7 +200,7 @@ func histEntities(t *testing.T, a *allsourceauth.Adapter, u *allsourceauth.User,
 func TestHistoryEveryKind(t *testing.T) {
 	t.Parallel()
 	a, _, _ := histStore(t)
-	u := histUser(t, a, "Ada", "ada@example.com", "")
+	u := createUser(t, a, allsourceauth.CreateUser{Name: "Ada", Email: "ada@example.com"})
 	keys := histEntities(t, a, u, "k")
 	want := map[allsourceauth.Kind]string{
 		allsourceauth.KindUser:         "auth-user:|auth.user.created",
@@ -276,8 +257,8 @@ func histBuildTimeline(t *testing.T) *histTimeline {
 	var err error
 
 	// Phase one, at histT0.
-	tl.alice = histUser(t, a, "Alice", "alice@old.example", "alice")
-	tl.bob = histUser(t, a, "Bob", "bob@example.com", "bob")
+	tl.alice = createUser(t, a, allsourceauth.CreateUser{Name: "Alice", Email: "alice@old.example", Username: "alice"})
+	tl.bob = createUser(t, a, allsourceauth.CreateUser{Name: "Bob", Email: "bob@example.com", Username: "bob"})
 	tl.org, err = a.CreateOrganization(ctx, allsourceauth.CreateOrganization{Name: "Acme", Slug: "acme"})
 	require.NoError(t, err)
 	tl.oldSession, err = a.CreateSession(ctx, allsourceauth.CreateSession{UserID: tl.alice.ID, ExpiresAt: histT0.Add(48 * time.Hour)})
@@ -296,7 +277,7 @@ func histBuildTimeline(t *testing.T) *histTimeline {
 	_, err = a.UpdateUser(ctx, tl.alice.ID, allsourceauth.UpdateUser{Email: allsourceauth.Ptr("alice@new.example"), Name: allsourceauth.Ptr("Alice B.")})
 	require.NoError(t, err)
 	require.NoError(t, a.DeleteUser(ctx, tl.bob.ID))
-	tl.carol = histUser(t, a, "Carol", "carol@example.com", "carol")
+	tl.carol = createUser(t, a, allsourceauth.CreateUser{Name: "Carol", Email: "carol@example.com", Username: "carol"})
 	_, err = a.UpdateOrganization(ctx, tl.org.ID, allsourceauth.UpdateOrganization{Slug: allsourceauth.Ptr("acme-2")})
 	require.NoError(t, err)
 	require.NoError(t, a.DeleteSession(ctx, tl.oldSession.Token))
@@ -524,8 +505,8 @@ func TestAsOfReadsSeeOnlyEventsUpToT(t *testing.T) {
 func TestAsOfIncludesEventsAtExactlyT(t *testing.T) {
 	t.Parallel()
 	a, srv, _ := histStore(t)
-	u := histUser(t, a, "Ada", "ada@example.com", "")
-	evs := histServerEvents(srv, "auth-user:"+u.ID)
+	u := createUser(t, a, allsourceauth.CreateUser{Name: "Ada", Email: "ada@example.com"})
+	evs := eventsOf(srv, "auth-user:"+u.ID)
 	require.Len(t, evs, 1)
 	at := evs[0].Timestamp
 
@@ -560,9 +541,9 @@ func TestAsOfWritesAreReadOnly(t *testing.T) {
 	t.Parallel()
 	a, srv, _ := histStore(t)
 	ctx := t.Context()
-	u := histUser(t, a, "Ada", "ada@example.com", "ada")
+	u := createUser(t, a, allsourceauth.CreateUser{Name: "Ada", Email: "ada@example.com", Username: "ada"})
 	keys := histEntities(t, a, u, "ro")
-	gone := histUser(t, a, "Gone", "gone@example.com", "")
+	gone := createUser(t, a, allsourceauth.CreateUser{Name: "Gone", Email: "gone@example.com"})
 	require.NoError(t, a.DeleteUser(ctx, gone.ID))
 
 	view := a.AsOf(histT0.Add(time.Hour)) // after everything: a view that sees it all
@@ -710,7 +691,7 @@ func TestRestoreBringsBackTheLastLiveState(t *testing.T) {
 	t.Parallel()
 	a, srv, clk := histStore(t)
 	ctx := t.Context()
-	u := histUser(t, a, "Ada", "ada@example.com", "ada")
+	u := createUser(t, a, allsourceauth.CreateUser{Name: "Ada", Email: "ada@example.com", Username: "ada"})
 	clk.Advance(time.Minute)
 	last, err := a.UpdateUser(ctx, u.ID, allsourceauth.UpdateUser{
 		Name: allsourceauth.Ptr("Ada Lovelace"), Email: allsourceauth.Ptr("ada.lovelace@example.com"),
@@ -743,7 +724,7 @@ func TestRestoreBringsBackTheLastLiveState(t *testing.T) {
 	require.Equal(t, []string{"auth.user.created", "auth.user.updated", "auth.user.deleted", "auth.user.restored"}, histTypes(evs))
 	assert.False(t, evs[3].Deleted)
 	assert.Equal(t, uint64(4), evs[3].Version)
-	stored := histServerEvents(srv, "auth-user:"+u.ID)
+	stored := eventsOf(srv, "auth-user:"+u.ID)
 	assert.Contains(t, string(stored[3].Metadata), `"op"`, "a restore carries op metadata like every append")
 
 	// The values really are held: nobody else can take them now.
@@ -774,15 +755,15 @@ func TestRestoreConflictWhenAValueWasTaken(t *testing.T) {
 			t.Parallel()
 			a, srv, _ := histStore(t)
 			ctx := t.Context()
-			u := histUser(t, a, "Ada", "ada@example.com", "ada")
+			u := createUser(t, a, allsourceauth.CreateUser{Name: "Ada", Email: "ada@example.com", Username: "ada"})
 			require.NoError(t, a.DeleteUser(ctx, u.ID))
 			other, err := a.CreateUser(ctx, tc.newcomer)
 			require.NoError(t, err, "the deletion freed the value")
 
-			before := len(histServerEvents(srv, "auth-user:"+u.ID))
+			before := len(eventsOf(srv, "auth-user:"+u.ID))
 			err = a.Restore(ctx, allsourceauth.KindUser, u.ID)
 			require.ErrorIs(t, err, allsourceauth.ErrConflict)
-			assert.Len(t, histServerEvents(srv, "auth-user:"+u.ID), before, "nothing appended to the user")
+			assert.Len(t, eventsOf(srv, "auth-user:"+u.ID), before, "nothing appended to the user")
 			_, err = a.GetUserByID(ctx, u.ID)
 			require.ErrorIs(t, err, allsourceauth.ErrNotFound, "still deleted")
 
@@ -803,7 +784,7 @@ func TestRestoreConflictWhenAValueWasTaken(t *testing.T) {
 				got, err := a.GetUserByEmail(ctx, "ada@example.com")
 				require.NoError(t, err)
 				assert.Equal(t, third.ID, got.ID)
-				assert.Len(t, histServerEvents(srv, "auth-user:"+u.ID), before, "the deleted user was not fenced")
+				assert.Len(t, eventsOf(srv, "auth-user:"+u.ID), before, "the deleted user was not fenced")
 			}
 		})
 	}
@@ -837,7 +818,7 @@ func TestRestoreOfALiveEntityChangesNothing(t *testing.T) {
 	t.Parallel()
 	a, srv, _ := histStore(t)
 	ctx := t.Context()
-	u := histUser(t, a, "Ada", "ada@example.com", "ada")
+	u := createUser(t, a, allsourceauth.CreateUser{Name: "Ada", Email: "ada@example.com", Username: "ada"})
 	keys := histEntities(t, a, u, "live")
 
 	for kind, key := range keys {
@@ -854,7 +835,7 @@ func TestRestoreEveryKind(t *testing.T) {
 	t.Parallel()
 	a, _, clk := histStore(t)
 	ctx := t.Context()
-	u := histUser(t, a, "Ada", "ada@example.com", "ada")
+	u := createUser(t, a, allsourceauth.CreateUser{Name: "Ada", Email: "ada@example.com", Username: "ada"})
 	keys := histEntities(t, a, u, "r")
 	clk.Advance(time.Minute)
 
@@ -962,9 +943,9 @@ func TestRestoreSlugTakenByAnotherOrganization(t *testing.T) {
 	other, err := a.CreateOrganization(ctx, allsourceauth.CreateOrganization{Name: "Acme 2", Slug: "acme"})
 	require.NoError(t, err)
 
-	before := len(histServerEvents(srv, "auth-org:"+o.ID))
+	before := len(eventsOf(srv, "auth-org:"+o.ID))
 	require.ErrorIs(t, a.Restore(ctx, allsourceauth.KindOrganization, o.ID), allsourceauth.ErrConflict)
-	assert.Len(t, histServerEvents(srv, "auth-org:"+o.ID), before)
+	assert.Len(t, eventsOf(srv, "auth-org:"+o.ID), before)
 	got, err := a.GetOrganizationBySlug(ctx, "acme")
 	require.NoError(t, err)
 	assert.Equal(t, other.ID, got.ID)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -16,36 +15,6 @@ import (
 )
 
 var sesTokenRE = regexp.MustCompile(`^session_[A-Za-z0-9_-]{43}$`)
-
-// sesSame checks two sessions are equal, times compared with Equal and in UTC.
-func sesSame(t *testing.T, want, got *allsourceauth.Session) {
-	t.Helper()
-	require.NotNil(t, want)
-	require.NotNil(t, got)
-	usrSameTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt")
-	usrSameTime(t, want.UpdatedAt, got.UpdatedAt, "UpdatedAt")
-	usrSameTime(t, want.ExpiresAt, got.ExpiresAt, "ExpiresAt")
-	w, g := *want, *got
-	w.CreatedAt, w.UpdatedAt, w.ExpiresAt = time.Time{}, time.Time{}, time.Time{}
-	g.CreatedAt, g.UpdatedAt, g.ExpiresAt = time.Time{}, time.Time{}, time.Time{}
-	require.Equal(t, w, g)
-}
-
-// sesRead checks GetSession returns s.
-func sesRead(t *testing.T, a *allsourceauth.Adapter, s *allsourceauth.Session) {
-	t.Helper()
-	got, err := a.GetSession(t.Context(), s.Token)
-	require.NoError(t, err)
-	sesSame(t, s, got)
-}
-
-// sesCreate creates a session, failing the test on error.
-func sesCreate(t *testing.T, a *allsourceauth.Adapter, userID string, expires time.Time) *allsourceauth.Session {
-	t.Helper()
-	s, err := a.CreateSession(t.Context(), allsourceauth.CreateSession{UserID: userID, ExpiresAt: expires})
-	require.NoError(t, err)
-	return s
-}
 
 // sesTokens returns the tokens of sessions, in order.
 func sesTokens(ss []allsourceauth.Session) []string {
@@ -58,8 +27,7 @@ func sesTokens(ss []allsourceauth.Session) []string {
 
 func TestSessionCreate(t *testing.T) {
 	t.Parallel()
-	clock := newClock(usrT0)
-	a, srv := newStore(t, allsourceauth.WithClock(clock.Now))
+	a, srv, _ := newStoreAt(t, zonedEpoch)
 	ctx := t.Context()
 	expires := time.Date(2026, 4, 5, 6, 7, 8, 999999999, time.FixedZone("PST", -8*3600))
 
@@ -69,14 +37,12 @@ func TestSessionCreate(t *testing.T) {
 	}
 	var s *allsourceauth.Session
 	var err error
-	reqs := usrRequests(srv, func() { s, err = a.CreateSession(ctx, in) })
+	reqs := requestsDuring(srv, func() { s, err = a.CreateSession(ctx, in) })
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), reqs, "CreateSession is one request")
 
 	assert.Regexp(t, sesTokenRE, s.Token)
-	id, err := uuid.Parse(s.ID)
-	require.NoError(t, err)
-	assert.Equal(t, uuid.Version(4), id.Version())
+	assertUUID4(t, s.ID)
 	assert.Equal(t, "u1", s.UserID)
 	assert.Equal(t, in.IPAddress, s.IPAddress)
 	assert.Equal(t, in.UserAgent, s.UserAgent)
@@ -84,23 +50,23 @@ func TestSessionCreate(t *testing.T) {
 	assert.Equal(t, in.ActiveOrganizationID, s.ActiveOrganizationID)
 	assert.True(t, expires.Equal(s.ExpiresAt))
 	assert.Equal(t, expires.Nanosecond(), s.ExpiresAt.Nanosecond(), "full precision")
-	usrSameTime(t, usrT0.UTC(), s.CreatedAt, "CreatedAt = now")
-	usrSameTime(t, usrT0.UTC(), s.UpdatedAt, "UpdatedAt = now")
-	sesRead(t, a, s)
+	sameTime(t, zonedEpoch.UTC(), s.CreatedAt, "CreatedAt = now")
+	sameTime(t, zonedEpoch.UTC(), s.UpdatedAt, "UpdatedAt = now")
+	requireSessionReads(t, a, s)
 
-	evs := usrEventsOf(srv, "auth-session:"+s.Token)
+	evs := eventsOf(srv, "auth-session:"+s.Token)
 	require.Len(t, evs, 1)
 	assert.Equal(t, "auth.session.created", evs[0].EventType)
-	usrRequireOp(t, evs[0])
+	requireOp(t, evs[0])
 	assert.Equal(t, []string{
 		"activeOrganizationId", "createdAt", "expiresAt", "id", "impersonatedBy", "ipAddress",
 		"token", "updatedAt", "userAgent", "userId",
-	}, usrKeys(usrFields(t, evs[0].Payload)))
+	}, jsonKeys(t, evs[0].Payload))
 
 	// Tokens are fresh each time.
 	seen := map[string]bool{s.Token: true}
 	for range 20 {
-		s2 := sesCreate(t, a, "u1", expires)
+		s2 := createSession(t, a, "u1", expires)
 		assert.Regexp(t, sesTokenRE, s2.Token)
 		assert.False(t, seen[s2.Token], "token reused")
 		seen[s2.Token] = true
@@ -110,10 +76,10 @@ func TestSessionCreate(t *testing.T) {
 func TestSessionMinimal(t *testing.T) {
 	t.Parallel()
 	a, srv := newStore(t)
-	s := sesCreate(t, a, "u1", time.Now().Add(time.Hour))
-	sesRead(t, a, s)
+	s := createSession(t, a, "u1", time.Now().Add(time.Hour))
+	requireSessionReads(t, a, s)
 	assert.Equal(t, []string{"createdAt", "expiresAt", "id", "token", "updatedAt", "userId"},
-		usrKeys(usrFields(t, usrLast(t, srv, "auth-session:"+s.Token).Payload)), "optional strings are absent keys")
+		jsonKeys(t, lastEvent(t, srv, "auth-session:"+s.Token).Payload), "optional strings are absent keys")
 }
 
 func TestSessionBadInput(t *testing.T) {
@@ -123,7 +89,7 @@ func TestSessionBadInput(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
 	okToken := strings.Repeat("t", 128-len("auth-session:"))
 
-	usrNoRequests(t, srv, func() {
+	noRequests(t, srv, func() error {
 		for name, in := range map[string]allsourceauth.CreateSession{
 			"no user":            {ExpiresAt: exp},
 			"no expiry":          {UserID: "u1"},
@@ -166,6 +132,7 @@ func TestSessionBadInput(t *testing.T) {
 		ss, err := a.GetUserSessions(ctx, "")
 		assert.NoError(t, err)
 		assert.Empty(t, ss)
+		return nil
 	})
 	assert.Empty(t, srv.Events(), "nothing written")
 
@@ -178,7 +145,7 @@ func TestSessionAbsent(t *testing.T) {
 	t.Parallel()
 	a, srv := newStore(t)
 	ctx := t.Context()
-	gone := sesCreate(t, a, "u1", time.Now().Add(time.Hour))
+	gone := createSession(t, a, "u1", time.Now().Add(time.Hour))
 	require.NoError(t, a.DeleteSession(ctx, gone.Token))
 	never := "session_" + strings.Repeat("A", 43)
 
@@ -210,44 +177,42 @@ func TestSessionAbsent(t *testing.T) {
 
 func TestSessionGetExpired(t *testing.T) {
 	t.Parallel()
-	clock := newClock(usrT0)
-	a, _ := newStore(t, allsourceauth.WithClock(clock.Now))
-	s := sesCreate(t, a, "u1", usrT0.Add(time.Minute))
+	a, _, clock := newStoreAt(t, zonedEpoch)
+	s := createSession(t, a, "u1", zonedEpoch.Add(time.Minute))
 	clock.Advance(time.Hour)
-	sesRead(t, a, s)
+	requireSessionReads(t, a, s)
 	ss, err := a.GetUserSessions(t.Context(), "u1")
 	require.NoError(t, err)
 	require.Len(t, ss, 1, "expired sessions are included")
-	sesSame(t, s, &ss[0])
+	same(t, s, &ss[0])
 }
 
 func TestSessionGetUserSessions(t *testing.T) {
 	t.Parallel()
-	clock := newClock(usrT0)
-	a, srv := newStore(t, allsourceauth.WithClock(clock.Now))
+	a, srv, clock := newStoreAt(t, zonedEpoch)
 	ctx := t.Context()
 	var mine []*allsourceauth.Session
 	for i := range 6 {
-		mine = append(mine, sesCreate(t, a, "ann", usrT0.Add(time.Duration(i-2)*time.Hour)))
-		sesCreate(t, a, "bob", usrT0.Add(time.Hour))
+		mine = append(mine, createSession(t, a, "ann", zonedEpoch.Add(time.Duration(i-2)*time.Hour)))
+		createSession(t, a, "bob", zonedEpoch.Add(time.Hour))
 		clock.Advance(time.Second)
 	}
-	sesCreate(t, a, "ann2", usrT0.Add(time.Hour)) // a prefix of no other id
+	createSession(t, a, "ann2", zonedEpoch.Add(time.Hour)) // a prefix of no other id
 	require.NoError(t, a.DeleteSession(ctx, mine[2].Token))
 	// A later update keeps the order by creation time.
-	require.NoError(t, a.UpdateSessionExpiry(ctx, mine[0].Token, usrT0.Add(48*time.Hour)))
+	require.NoError(t, a.UpdateSessionExpiry(ctx, mine[0].Token, zonedEpoch.Add(48*time.Hour)))
 	upd, err := a.GetSession(ctx, mine[0].Token)
 	require.NoError(t, err)
 	mine[0] = upd
 
 	var got []allsourceauth.Session
-	reqs := usrRequests(srv, func() { got, err = a.GetUserSessions(ctx, "ann") })
+	reqs := requestsDuring(srv, func() { got, err = a.GetUserSessions(ctx, "ann") })
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), reqs, "one page")
 	want := []*allsourceauth.Session{mine[5], mine[4], mine[3], mine[1], mine[0]}
 	require.Equal(t, sesTokens([]allsourceauth.Session{*want[0], *want[1], *want[2], *want[3], *want[4]}), sesTokens(got), "newest first, deleted left out")
 	for i := range want {
-		sesSame(t, want[i], &got[i])
+		same(t, want[i], &got[i])
 	}
 
 	// Paging through everything with a small page size gives the same answer.
@@ -259,11 +224,10 @@ func TestSessionGetUserSessions(t *testing.T) {
 
 func TestSessionUpdateExpiry(t *testing.T) {
 	t.Parallel()
-	clock := newClock(usrT0)
-	a, srv := newStore(t, allsourceauth.WithClock(clock.Now))
+	a, srv, clock := newStoreAt(t, zonedEpoch)
 	ctx := t.Context()
-	s := sesCreate(t, a, "u1", usrT0.Add(time.Hour))
-	other := sesCreate(t, a, "u1", usrT0.Add(time.Hour))
+	s := createSession(t, a, "u1", zonedEpoch.Add(time.Hour))
+	other := createSession(t, a, "u1", zonedEpoch.Add(time.Hour))
 	clock.Advance(time.Minute + 1)
 	newExp := time.Date(2027, 1, 1, 0, 0, 0, 42, time.FixedZone("CET", 3600))
 
@@ -271,38 +235,38 @@ func TestSessionUpdateExpiry(t *testing.T) {
 	got, err := a.GetSession(ctx, s.Token)
 	require.NoError(t, err)
 	assert.True(t, newExp.Equal(got.ExpiresAt), "ExpiresAt: %s", got.ExpiresAt)
-	usrSameTime(t, clock.Now().UTC(), got.UpdatedAt, "UpdatedAt = now")
-	usrSameTime(t, s.CreatedAt, got.CreatedAt, "CreatedAt unchanged")
+	sameTime(t, clock.Now().UTC(), got.UpdatedAt, "UpdatedAt = now")
+	sameTime(t, s.CreatedAt, got.CreatedAt, "CreatedAt unchanged")
 	want := *s
 	want.ExpiresAt, want.UpdatedAt = got.ExpiresAt, got.UpdatedAt
-	sesSame(t, &want, got)
-	sesRead(t, a, other)
+	same(t, &want, got)
+	requireSessionReads(t, a, other)
 
-	last := usrLast(t, srv, "auth-session:"+s.Token)
+	last := lastEvent(t, srv, "auth-session:"+s.Token)
 	assert.Equal(t, "auth.session.expiry_updated", last.EventType)
 	assert.Equal(t, uint64(2), last.Version)
-	usrRequireOp(t, last)
+	requireOp(t, last)
 }
 
 func TestSessionDelete(t *testing.T) {
 	t.Parallel()
 	a, srv := newStore(t)
 	ctx := t.Context()
-	s := sesCreate(t, a, "u1", time.Now().Add(time.Hour))
-	keep := sesCreate(t, a, "u1", time.Now().Add(time.Hour))
+	s := createSession(t, a, "u1", time.Now().Add(time.Hour))
+	keep := createSession(t, a, "u1", time.Now().Add(time.Hour))
 
-	reqs := usrRequests(srv, func() { require.NoError(t, a.DeleteSession(ctx, s.Token)) })
+	reqs := requestsOf(t, srv, func() error { return a.DeleteSession(ctx, s.Token) })
 	assert.Equal(t, int64(2), reqs, "DeleteSession is two requests")
 	_, err := a.GetSession(ctx, s.Token)
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
-	sesRead(t, a, keep)
+	requireSessionReads(t, a, keep)
 
-	tomb := usrLast(t, srv, "auth-session:"+s.Token)
+	tomb := lastEvent(t, srv, "auth-session:"+s.Token)
 	assert.Equal(t, "auth.session.deleted", tomb.EventType)
-	f := usrFields(t, tomb.Payload)
-	assert.JSONEq(t, "true", string(f["_deleted"]))
-	assert.JSONEq(t, `"u1"`, string(f["userId"]), "the tombstone keeps the state")
-	assert.JSONEq(t, `"`+s.ID+`"`, string(f["id"]))
+	f := payloadOf(t, tomb.Payload)
+	assert.Equal(t, true, f["_deleted"])
+	assert.Equal(t, "u1", f["userId"], "the tombstone keeps the state")
+	assert.Equal(t, s.ID, f["id"])
 }
 
 func TestSessionDeleteUserSessions(t *testing.T) {
@@ -310,17 +274,17 @@ func TestSessionDeleteUserSessions(t *testing.T) {
 	a, srv := newStore(t, allsourceauth.WithPageSize(3))
 	ctx := t.Context()
 	for range 7 {
-		sesCreate(t, a, "ann", time.Now().Add(time.Hour))
+		createSession(t, a, "ann", time.Now().Add(time.Hour))
 	}
-	bob := sesCreate(t, a, "bob", time.Now().Add(time.Hour))
-	sesCreate(t, a, "ann", time.Now().Add(-time.Hour)) // expired ones too
+	bob := createSession(t, a, "bob", time.Now().Add(time.Hour))
+	createSession(t, a, "ann", time.Now().Add(-time.Hour)) // expired ones too
 
 	require.NoError(t, a.DeleteUserSessions(ctx, "ann"))
 	ss, err := a.GetUserSessions(ctx, "ann")
 	require.NoError(t, err)
 	assert.Empty(t, ss)
-	assert.Len(t, usrEventsOfType(srv, "auth.session.deleted"), 8)
-	sesRead(t, a, bob)
+	assert.Len(t, eventsOfType(srv, "auth.session.deleted"), 8)
+	requireSessionReads(t, a, bob)
 
 	n := len(srv.Events())
 	require.NoError(t, a.DeleteUserSessions(ctx, "ann"))
@@ -330,15 +294,14 @@ func TestSessionDeleteUserSessions(t *testing.T) {
 
 func TestSessionDeleteExpired(t *testing.T) {
 	t.Parallel()
-	clock := newClock(usrT0)
-	a, srv := newStore(t, allsourceauth.WithClock(clock.Now), allsourceauth.WithPageSize(2))
+	a, srv, clock := newStoreAt(t, zonedEpoch, allsourceauth.WithPageSize(2))
 	ctx := t.Context()
-	past := sesCreate(t, a, "u1", usrT0.Add(-time.Nanosecond))
-	exact := sesCreate(t, a, "u2", usrT0.Add(time.Hour))
-	future := sesCreate(t, a, "u1", usrT0.Add(time.Hour+time.Nanosecond))
-	extended := sesCreate(t, a, "u3", usrT0.Add(-time.Hour))
-	require.NoError(t, a.UpdateSessionExpiry(ctx, extended.Token, usrT0.Add(2*time.Hour)))
-	deleted := sesCreate(t, a, "u3", usrT0.Add(-time.Hour))
+	past := createSession(t, a, "u1", zonedEpoch.Add(-time.Nanosecond))
+	exact := createSession(t, a, "u2", zonedEpoch.Add(time.Hour))
+	future := createSession(t, a, "u1", zonedEpoch.Add(time.Hour+time.Nanosecond))
+	extended := createSession(t, a, "u3", zonedEpoch.Add(-time.Hour))
+	require.NoError(t, a.UpdateSessionExpiry(ctx, extended.Token, zonedEpoch.Add(2*time.Hour)))
+	deleted := createSession(t, a, "u3", zonedEpoch.Add(-time.Hour))
 	require.NoError(t, a.DeleteSession(ctx, deleted.Token))
 
 	clock.Advance(time.Hour) // now == exact.ExpiresAt: expired (ExpiresAt <= now)
@@ -349,7 +312,7 @@ func TestSessionDeleteExpired(t *testing.T) {
 		_, err := a.GetSession(ctx, s.Token)
 		require.ErrorIs(t, err, allsourceauth.ErrNotFound)
 	}
-	sesRead(t, a, future)
+	requireSessionReads(t, a, future)
 	_, err = a.GetSession(ctx, extended.Token)
 	require.NoError(t, err, "an extended session is not expired")
 
@@ -363,39 +326,38 @@ func TestSessionDeleteExpired(t *testing.T) {
 	assert.Equal(t, 1, n)
 	_, err = a.GetSession(ctx, future.Token)
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
-	assert.Len(t, usrEventsOfType(srv, "auth.session.deleted"), 4)
+	assert.Len(t, eventsOfType(srv, "auth.session.deleted"), 4)
 }
 
 func TestSessionActiveOrganization(t *testing.T) {
 	t.Parallel()
-	clock := newClock(usrT0)
-	a, srv := newStore(t, allsourceauth.WithClock(clock.Now))
+	a, srv, clock := newStoreAt(t, zonedEpoch)
 	ctx := t.Context()
-	s := sesCreate(t, a, "u1", usrT0.Add(time.Hour))
+	s := createSession(t, a, "u1", zonedEpoch.Add(time.Hour))
 
 	clock.Advance(time.Second)
 	got, err := a.UpdateSessionActiveOrganization(ctx, s.Token, "org-1")
 	require.NoError(t, err)
 	assert.Equal(t, "org-1", got.ActiveOrganizationID)
-	usrSameTime(t, clock.Now().UTC(), got.UpdatedAt, "UpdatedAt = now")
+	sameTime(t, clock.Now().UTC(), got.UpdatedAt, "UpdatedAt = now")
 	want := *s
 	want.ActiveOrganizationID, want.UpdatedAt = "org-1", got.UpdatedAt
-	sesSame(t, &want, got)
-	sesRead(t, a, got)
-	last := usrLast(t, srv, "auth-session:"+s.Token)
+	same(t, &want, got)
+	requireSessionReads(t, a, got)
+	last := lastEvent(t, srv, "auth-session:"+s.Token)
 	assert.Equal(t, "auth.session.updated", last.EventType)
-	assert.JSONEq(t, `"org-1"`, string(usrFields(t, last.Payload)["activeOrganizationId"]))
+	assert.Equal(t, "org-1", payloadOf(t, last.Payload)["activeOrganizationId"])
 
 	clock.Advance(time.Second)
 	got, err = a.UpdateSessionActiveOrganization(ctx, s.Token, "")
 	require.NoError(t, err)
 	assert.Empty(t, got.ActiveOrganizationID)
-	usrSameTime(t, clock.Now().UTC(), got.UpdatedAt, "UpdatedAt = now")
-	sesRead(t, a, got)
-	last = usrLast(t, srv, "auth-session:"+s.Token)
+	sameTime(t, clock.Now().UTC(), got.UpdatedAt, "UpdatedAt = now")
+	requireSessionReads(t, a, got)
+	last = lastEvent(t, srv, "auth-session:"+s.Token)
 	assert.Equal(t, "auth.session.updated", last.EventType)
 	assert.Equal(t, uint64(3), last.Version)
-	_, has := usrFields(t, last.Payload)["activeOrganizationId"]
+	_, has := payloadOf(t, last.Payload)["activeOrganizationId"]
 	assert.False(t, has, "cleared")
 }
 
@@ -412,18 +374,13 @@ func TestSessionRequestBudget(t *testing.T) {
 	)
 	check := func(name string, max int64, fn func() error) {
 		t.Helper()
-		var ferr error
-		n := usrRequests(srv, func() { ferr = fn() })
-		require.NoError(t, ferr, name)
+		n := requestsOf(t, srv, fn, name)
 		assert.LessOrEqual(t, n, max, "%s: %d requests", name, n)
 		assert.Positive(t, n, name)
 	}
 	exact := func(name string, want int64, fn func() error) {
 		t.Helper()
-		var ferr error
-		n := usrRequests(srv, func() { ferr = fn() })
-		require.NoError(t, ferr, name)
-		assert.Equal(t, want, n, name)
+		assert.Equal(t, want, requestsOf(t, srv, fn, name), name)
 	}
 	check("CreateUser fresh email and username", 3, func() error {
 		u, err = a.CreateUser(ctx, allsourceauth.CreateUser{Email: "b@x.io", Username: "budget"})

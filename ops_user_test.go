@@ -1,14 +1,10 @@
 package allsourceauth_test
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,170 +17,11 @@ import (
 )
 
 // ---------------------------------------------------------------------------------------
-// Helpers of the user, session and engine tests (prefixed usr to stay out of the way of
-// the other test files of the package).
-
-// usrT0 is a clock start with nanoseconds in a non-UTC location: what the adapter stores
-// and returns must be the same instant, in UTC, at full precision.
-var usrT0 = time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.FixedZone("UTC+05:30", 5*3600+1800))
-
-// usrClaimID is the claim entity id of a value: auth-claim:{scope}:{digest}, the digest
-// being unpadded base64url(SHA-256([tenant NUL] value)).
-func usrClaimID(tenant, scope, value string) string {
-	h := sha256.New()
-	if tenant != "" {
-		h.Write([]byte(tenant + "\x00"))
-	}
-	h.Write([]byte(value))
-	return "auth-claim:" + scope + ":" + base64.RawURLEncoding.EncodeToString(h.Sum(nil))
-}
-
-// usrEventsWhere returns the stored events for which keep holds, in append order.
-func usrEventsWhere(srv *allsourcetest.Server, keep func(allsourcetest.Event) bool) []allsourcetest.Event {
-	var out []allsourcetest.Event
-	for _, ev := range srv.Events() {
-		if keep(ev) {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-// usrEventsOf returns the events of one entity.
-func usrEventsOf(srv *allsourcetest.Server, entityID string) []allsourcetest.Event {
-	return usrEventsWhere(srv, func(ev allsourcetest.Event) bool { return ev.EntityID == entityID })
-}
-
-// usrEventsOfType returns the events of one type.
-func usrEventsOfType(srv *allsourcetest.Server, eventType string) []allsourcetest.Event {
-	return usrEventsWhere(srv, func(ev allsourcetest.Event) bool { return ev.EventType == eventType })
-}
-
-// usrLast returns the newest event of an entity.
-func usrLast(t *testing.T, srv *allsourcetest.Server, entityID string) allsourcetest.Event {
-	t.Helper()
-	evs := usrEventsOf(srv, entityID)
-	require.NotEmpty(t, evs, "no events for %s", entityID)
-	return evs[len(evs)-1]
-}
-
-// usrFields decodes a payload's top-level members.
-func usrFields(t *testing.T, payload json.RawMessage) map[string]json.RawMessage {
-	t.Helper()
-	var m map[string]json.RawMessage
-	require.NoError(t, json.Unmarshal(payload, &m), "payload %s", payload)
-	return m
-}
-
-// usrKeys returns the sorted keys of a decoded payload.
-func usrKeys(m map[string]json.RawMessage) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// usrRequireOp checks an event's metadata is exactly {"op": <uuid>} and returns the op.
-func usrRequireOp(t *testing.T, ev allsourcetest.Event) string {
-	t.Helper()
-	var m map[string]string
-	require.NoError(t, json.Unmarshal(ev.Metadata, &m), "metadata %s", ev.Metadata)
-	require.Len(t, m, 1, "metadata %s", ev.Metadata)
-	_, err := uuid.Parse(m["op"])
-	require.NoError(t, err, "op of %s", ev.Metadata)
-	return m["op"]
-}
-
-// usrClaim decodes a claim event's payload, checking its exact key set.
-func usrClaim(t *testing.T, ev allsourcetest.Event) (scope, owner string, ownerVersion uint64) {
-	t.Helper()
-	require.Equal(t, []string{"owner", "ownerVersion", "scope"}, usrKeys(usrFields(t, ev.Payload)), "claim payload %s", ev.Payload)
-	var p struct {
-		Scope        string `json:"scope"`
-		Owner        string `json:"owner"`
-		OwnerVersion uint64 `json:"ownerVersion"`
-	}
-	require.NoError(t, json.Unmarshal(ev.Payload, &p))
-	return p.Scope, p.Owner, p.OwnerVersion
-}
-
-// usrNoRequests runs fn and checks it sent no request.
-func usrNoRequests(t *testing.T, srv *allsourcetest.Server, fn func()) {
-	t.Helper()
-	before := srv.Requests()
-	fn()
-	require.Equal(t, before, srv.Requests(), "requests were sent")
-}
-
-// usrRequests runs fn and returns how many requests it sent.
-func usrRequests(srv *allsourcetest.Server, fn func()) int64 {
-	before := srv.Requests()
-	fn()
-	return srv.Requests() - before
-}
-
-// usrSameTime checks two times are one instant and both in UTC.
-func usrSameTime(t *testing.T, want, got time.Time, what string) {
-	t.Helper()
-	assert.True(t, want.Equal(got), "%s: want %s, got %s", what, want, got)
-	if !got.IsZero() {
-		assert.True(t, got.Location() == time.UTC, "%s: not in UTC: %s", what, got)
-	}
-	if !want.IsZero() {
-		assert.True(t, want.Location() == time.UTC, "%s: not in UTC: %s", what, want)
-	}
-}
-
-// usrSameUser checks two users are equal, times compared with Equal and in UTC.
-func usrSameUser(t *testing.T, want, got *allsourceauth.User) {
-	t.Helper()
-	require.NotNil(t, want)
-	require.NotNil(t, got)
-	usrSameTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt")
-	usrSameTime(t, want.UpdatedAt, got.UpdatedAt, "UpdatedAt")
-	usrSameTime(t, want.BanExpires, got.BanExpires, "BanExpires")
-	w, g := *want, *got
-	w.CreatedAt, w.UpdatedAt, w.BanExpires = time.Time{}, time.Time{}, time.Time{}
-	g.CreatedAt, g.UpdatedAt, g.BanExpires = time.Time{}, time.Time{}, time.Time{}
-	require.Equal(t, w, g)
-}
-
-// usrRequireReads checks that every read of u returns u: by id, by email, by username.
-func usrRequireReads(t *testing.T, a *allsourceauth.Adapter, u *allsourceauth.User) {
-	t.Helper()
-	ctx := t.Context()
-	got, err := a.GetUserByID(ctx, u.ID)
-	require.NoError(t, err)
-	usrSameUser(t, u, got)
-	if u.Email != "" {
-		got, err = a.GetUserByEmail(ctx, u.Email)
-		require.NoError(t, err)
-		usrSameUser(t, u, got)
-	}
-	if u.Username != "" {
-		got, err = a.GetUserByUsername(ctx, u.Username)
-		require.NoError(t, err)
-		usrSameUser(t, u, got)
-	}
-}
-
-// usrCreate creates a user, failing the test on error.
-func usrCreate(t *testing.T, a *allsourceauth.Adapter, in allsourceauth.CreateUser) *allsourceauth.User {
-	t.Helper()
-	u, err := a.CreateUser(t.Context(), in)
-	require.NoError(t, err)
-	return u
-}
-
-// ---------------------------------------------------------------------------------------
 // CreateUser
 
 func TestUserCreate(t *testing.T) {
 	t.Parallel()
-	clock := newClock(usrT0)
-	a, srv := newStore(t, allsourceauth.WithClock(clock.Now))
+	a, srv, _ := newStoreAt(t, zonedEpoch)
 	ctx := t.Context()
 
 	meta := map[string]any{"plan": "pro", "n": 1.5, "nested": map[string]any{"tags": []any{"a", true}}}
@@ -194,9 +31,7 @@ func TestUserCreate(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	parsed, err := uuid.Parse(u.ID)
-	require.NoError(t, err, "generated id %q", u.ID)
-	assert.Equal(t, uuid.Version(4), parsed.Version())
+	assertUUID4(t, u.ID)
 	assert.Equal(t, "Ann@Example.com", u.Email, "email stored as given")
 	assert.Equal(t, "AnnW", u.Username, "username stored as given")
 	assert.Equal(t, "Ann", u.Name)
@@ -209,11 +44,11 @@ func TestUserCreate(t *testing.T) {
 	assert.Empty(t, u.BanReason)
 	assert.True(t, u.BanExpires.IsZero())
 	assert.Equal(t, meta, u.Metadata)
-	usrSameTime(t, usrT0.UTC(), u.CreatedAt, "CreatedAt = now")
-	usrSameTime(t, usrT0.UTC(), u.UpdatedAt, "UpdatedAt = now")
-	assert.Equal(t, usrT0.Nanosecond(), u.CreatedAt.Nanosecond(), "full precision")
+	sameTime(t, zonedEpoch.UTC(), u.CreatedAt, "CreatedAt = now")
+	sameTime(t, zonedEpoch.UTC(), u.UpdatedAt, "UpdatedAt = now")
+	assert.Equal(t, zonedEpoch.Nanosecond(), u.CreatedAt.Nanosecond(), "full precision")
 
-	usrRequireReads(t, a, u)
+	requireUserReads(t, a, u)
 	// Lookups are case-insensitive.
 	for _, e := range []string{"ann@example.com", "ANN@EXAMPLE.COM"} {
 		got, err := a.GetUserByEmail(ctx, e)
@@ -228,28 +63,27 @@ func TestUserCreate(t *testing.T) {
 
 	t.Run("event format", func(t *testing.T) {
 		t.Parallel()
-		evs := usrEventsOf(srv, "auth-user:"+u.ID)
+		evs := eventsOf(srv, "auth-user:"+u.ID)
 		require.Len(t, evs, 1)
 		ev := evs[0]
 		assert.Equal(t, "auth.user.created", ev.EventType)
 		assert.Equal(t, uint64(1), ev.Version)
-		f := usrFields(t, ev.Payload)
 		assert.Equal(t, []string{
 			"banned", "createdAt", "displayUsername", "email", "emailVerified", "id", "image",
 			"metadata", "name", "role", "twoFactorEnabled", "updatedAt", "username",
-		}, usrKeys(f))
-		assert.JSONEq(t, `"Ann@Example.com"`, string(f["email"]))
-		op := usrRequireOp(t, ev)
+		}, jsonKeys(t, ev.Payload))
+		assert.Equal(t, "Ann@Example.com", payloadOf(t, ev.Payload)["email"])
+		op := requireOp(t, ev)
 
 		for _, c := range []struct{ scope, value string }{{"email", "ann@example.com"}, {"username", "annw"}} {
-			cevs := usrEventsOf(srv, usrClaimID("", c.scope, c.value))
+			cevs := eventsOf(srv, claimID("", c.scope, c.value))
 			require.Len(t, cevs, 1, c.scope)
 			assert.Equal(t, "auth.claim.acquired", cevs[0].EventType)
-			scope, owner, ov := usrClaim(t, cevs[0])
+			scope, owner, ov := decodeClaim(t, cevs[0])
 			assert.Equal(t, c.scope, scope)
 			assert.Equal(t, "auth-user:"+u.ID, owner)
 			assert.Equal(t, uint64(0), ov)
-			assert.Equal(t, op, usrRequireOp(t, cevs[0]), "one op for the whole change")
+			assert.Equal(t, op, requireOp(t, cevs[0]), "one op for the whole change")
 		}
 		for _, ev := range srv.Events() {
 			assert.NotContains(t, ev.EntityID, "example", "emails stay out of entity ids")
@@ -260,16 +94,15 @@ func TestUserCreate(t *testing.T) {
 func TestUserCreateMinimal(t *testing.T) {
 	t.Parallel()
 	a, srv := newStore(t)
-	u := usrCreate(t, a, allsourceauth.CreateUser{ID: "plain"})
+	u := createUser(t, a, allsourceauth.CreateUser{ID: "plain"})
 	assert.Equal(t, "plain", u.ID)
-	usrRequireReads(t, a, u)
-	f := usrFields(t, usrLast(t, srv, "auth-user:plain").Payload)
+	requireUserReads(t, a, u)
 	// Optional strings are absent keys; booleans are always there.
-	assert.Equal(t, []string{"banned", "createdAt", "emailVerified", "id", "twoFactorEnabled", "updatedAt"}, usrKeys(f))
-	assert.Empty(t, usrEventsWhere(srv, func(ev allsourcetest.Event) bool { return strings.HasPrefix(ev.EntityID, "auth-claim:") }),
-		"empty strings are not unique values")
+	assert.Equal(t, []string{"banned", "createdAt", "emailVerified", "id", "twoFactorEnabled", "updatedAt"},
+		jsonKeys(t, lastEvent(t, srv, "auth-user:plain").Payload))
+	assert.Empty(t, eventsWhere(srv, isClaim), "empty strings are not unique values")
 	// Two users without email or username coexist.
-	usrCreate(t, a, allsourceauth.CreateUser{})
+	createUser(t, a, allsourceauth.CreateUser{})
 }
 
 func TestUserCreateTaken(t *testing.T) {
@@ -290,21 +123,23 @@ func TestUserCreateTaken(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			a, srv := newStore(t)
-			first := usrCreate(t, a, tc.first)
-			before := len(usrEventsWhere(srv, func(ev allsourcetest.Event) bool { return strings.HasPrefix(ev.EntityID, "auth-user:") }))
+			first := createUser(t, a, tc.first)
+			users := func() int {
+				return len(eventsWhere(srv, func(ev allsourcetest.Event) bool { return strings.HasPrefix(ev.EntityID, "auth-user:") }))
+			}
+			before := users()
 
 			_, err := a.CreateUser(t.Context(), tc.second)
 			require.ErrorIs(t, err, allsourceauth.ErrConflict)
 			assert.Contains(t, err.Error(), "create user")
 
-			after := len(usrEventsWhere(srv, func(ev allsourcetest.Event) bool { return strings.HasPrefix(ev.EntityID, "auth-user:") }))
-			assert.Equal(t, before, after, "a taken value writes no user event")
-			usrRequireReads(t, a, first)
+			assert.Equal(t, before, users(), "a taken value writes no user event")
+			requireUserReads(t, a, first)
 			// A value the loser would have claimed and nobody holds stays free.
 			if tc.second.Email != "" && !strings.EqualFold(tc.second.Email, tc.first.Email) {
 				_, err := a.GetUserByEmail(t.Context(), tc.second.Email)
 				require.ErrorIs(t, err, allsourceauth.ErrNotFound)
-				usrCreate(t, a, allsourceauth.CreateUser{Email: tc.second.Email})
+				createUser(t, a, allsourceauth.CreateUser{Email: tc.second.Email})
 			}
 		})
 	}
@@ -317,7 +152,7 @@ func TestUserAbsent(t *testing.T) {
 	t.Parallel()
 	a, _ := newStore(t)
 	ctx := t.Context()
-	gone := usrCreate(t, a, allsourceauth.CreateUser{ID: "gone", Email: "gone@x.io", Username: "gone"})
+	gone := createUser(t, a, allsourceauth.CreateUser{ID: "gone", Email: "gone@x.io", Username: "gone"})
 	require.NoError(t, a.DeleteUser(ctx, gone.ID))
 
 	for _, id := range []string{"never", "gone"} {
@@ -347,8 +182,8 @@ func TestUserBadInput(t *testing.T) {
 	long := ok + "i"
 
 	// An entity id of exactly 128 bytes is fine.
-	u := usrCreate(t, a, allsourceauth.CreateUser{ID: ok})
-	usrRequireReads(t, a, u)
+	u := createUser(t, a, allsourceauth.CreateUser{ID: ok})
+	requireUserReads(t, a, u)
 	_, err := a.UpdateUser(ctx, ok, allsourceauth.UpdateUser{Name: allsourceauth.Ptr("n")})
 	require.NoError(t, err)
 
@@ -362,7 +197,7 @@ func TestUserBadInput(t *testing.T) {
 		"long, unicode": strings.Repeat("é", 60),
 	}
 	for name, id := range bad {
-		usrNoRequests(t, srv, func() {
+		noRequests(t, srv, func() error {
 			_, err := a.CreateUser(ctx, allsourceauth.CreateUser{ID: id, Email: "bad@x.io"})
 			assert.ErrorIs(t, err, allsourceauth.ErrInvalidInput, "create %s", name)
 			_, err = a.GetUserByID(ctx, id)
@@ -371,10 +206,11 @@ func TestUserBadInput(t *testing.T) {
 			assert.ErrorIs(t, err, allsourceauth.ErrInvalidInput, "update %s", name)
 			err = a.DeleteUser(ctx, id)
 			assert.ErrorIs(t, err, allsourceauth.ErrInvalidInput, "delete %s", name)
+			return nil
 		})
 	}
 	// Lookups by an empty key: ErrNotFound without any request.
-	usrNoRequests(t, srv, func() {
+	noRequests(t, srv, func() error {
 		_, err := a.GetUserByID(ctx, "")
 		assert.ErrorIs(t, err, allsourceauth.ErrNotFound)
 		_, err = a.GetUserByEmail(ctx, "")
@@ -388,6 +224,7 @@ func TestUserBadInput(t *testing.T) {
 			_, _, err := a.ListUsers(ctx, p)
 			assert.ErrorIs(t, err, allsourceauth.ErrInvalidInput, "%+v", p)
 		}
+		return nil
 	})
 	_, err = a.GetUserByEmail(ctx, "bad@x.io")
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound, "nothing was written")
@@ -398,7 +235,7 @@ func TestUserBadInput(t *testing.T) {
 
 func TestUserRoundTripUnicodeAndLarge(t *testing.T) {
 	t.Parallel()
-	a, srv := newStore(t, allsourceauth.WithClock(newClock(usrT0).Now))
+	a, srv, _ := newStoreAt(t, zonedEpoch)
 	ctx := t.Context()
 
 	// 1 MiB of mixed text: 1-, 2-, 3- and 4-byte runes, and now and then characters that
@@ -418,12 +255,12 @@ func TestUserRoundTripUnicodeAndLarge(t *testing.T) {
 		Email: "Zoë@Exämple.com", Name: "Zoë Ünïcødé 🚀 <b>&amp;", Username: "Ωmega",
 		DisplayUsername: "Ωmega ✓", Image: "data:image/png;base64,iVBOR\u00a0", Metadata: meta,
 	}
-	u := usrCreate(t, a, in)
+	u := createUser(t, a, in)
 	assert.Equal(t, in.Name, u.Name)
 	assert.Equal(t, big, u.Metadata["big"], "byte-exact")
 	got, err := a.GetUserByEmail(ctx, "ZOË@EXÄMPLE.COM")
 	require.NoError(t, err)
-	usrSameUser(t, u, got)
+	same(t, u, got)
 	assert.Equal(t, in.Email, got.Email)
 	assert.Equal(t, big, got.Metadata["big"])
 	assert.Equal(t, meta, got.Metadata)
@@ -435,10 +272,10 @@ func TestUserRoundTripUnicodeAndLarge(t *testing.T) {
 	assert.Equal(t, meta2, up.Metadata)
 	got, err = a.GetUserByUsername(ctx, "ωMEGA")
 	require.NoError(t, err)
-	usrSameUser(t, up, got)
+	same(t, up, got)
 
 	var stored map[string]any
-	require.NoError(t, json.Unmarshal(usrLast(t, srv, "auth-user:"+u.ID).Payload, &stored))
+	require.NoError(t, json.Unmarshal(lastEvent(t, srv, "auth-user:"+u.ID).Payload, &stored))
 	assert.Equal(t, big+"!", stored["metadata"].(map[string]any)["big"])
 }
 
@@ -477,7 +314,7 @@ func TestUserUpdateFields(t *testing.T) {
 		{"ban", allsourceauth.UpdateUser{Banned: allsourceauth.Ptr(true), BanReason: allsourceauth.Ptr("spam"), BanExpires: &banUntil}, func(t *testing.T, b, u *allsourceauth.User) {
 			assert.True(t, u.Banned)
 			assert.Equal(t, "spam", u.BanReason)
-			usrSameTime(t, banUntil.UTC(), u.BanExpires, "BanExpires")
+			sameTime(t, banUntil.UTC(), u.BanExpires, "BanExpires")
 		}},
 		{"metadata", allsourceauth.UpdateUser{Metadata: map[string]any{"b": "2"}}, func(t *testing.T, b, u *allsourceauth.User) {
 			assert.Equal(t, map[string]any{"b": "2"}, u.Metadata, "replaces the whole map")
@@ -490,9 +327,8 @@ func TestUserUpdateFields(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			clock := newClock(usrT0)
-			a, srv := newStore(t, allsourceauth.WithClock(clock.Now))
-			before := usrCreate(t, a, allsourceauth.CreateUser{
+			a, srv, clock := newStoreAt(t, zonedEpoch)
+			before := createUser(t, a, allsourceauth.CreateUser{
 				Email: "u@x.io", Username: "u", Name: "Old", Image: "https://i/1", DisplayUsername: "U",
 				Role: "user", Metadata: map[string]any{"a": "1"},
 			})
@@ -501,9 +337,9 @@ func TestUserUpdateFields(t *testing.T) {
 			require.NoError(t, err)
 			tc.check(t, before, after)
 
-			usrSameTime(t, before.CreatedAt, after.CreatedAt, "CreatedAt unchanged")
-			usrSameTime(t, clock.Now().UTC(), after.UpdatedAt, "UpdatedAt = now")
-			usrRequireReads(t, a, after)
+			sameTime(t, before.CreatedAt, after.CreatedAt, "CreatedAt unchanged")
+			sameTime(t, clock.Now().UTC(), after.UpdatedAt, "UpdatedAt = now")
+			requireUserReads(t, a, after)
 
 			// Every field the update did not name is unchanged.
 			want := *before
@@ -537,14 +373,14 @@ func TestUserUpdateFields(t *testing.T) {
 					}
 				}
 			}
-			usrSameUser(t, &want, after)
+			same(t, &want, after)
 
-			last := usrLast(t, srv, "auth-user:"+before.ID)
+			last := lastEvent(t, srv, "auth-user:"+before.ID)
 			assert.Equal(t, "auth.user.updated", last.EventType)
 			assert.Equal(t, uint64(2), last.Version)
-			usrRequireOp(t, last)
+			requireOp(t, last)
 			// No claim was touched.
-			assert.Len(t, usrEventsWhere(srv, func(ev allsourcetest.Event) bool { return strings.HasPrefix(ev.EntityID, "auth-claim:") }), 2)
+			assert.Len(t, eventsWhere(srv, isClaim), 2)
 		})
 	}
 }
@@ -572,7 +408,7 @@ func TestUserUpdateUnban(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			a, srv := newStore(t)
-			u := usrCreate(t, a, allsourceauth.CreateUser{Email: "b@x.io"})
+			u := createUser(t, a, allsourceauth.CreateUser{Email: "b@x.io"})
 			u, err := a.UpdateUser(t.Context(), u.ID, allsourceauth.UpdateUser{
 				Banned: allsourceauth.Ptr(true), BanReason: allsourceauth.Ptr("spam"), BanExpires: &until,
 			})
@@ -581,10 +417,9 @@ func TestUserUpdateUnban(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantBanned, got.Banned)
 			assert.Equal(t, tc.wantReason, got.BanReason)
-			usrSameTime(t, tc.wantUntil, got.BanExpires, "BanExpires")
-			usrRequireReads(t, a, got)
-			f := usrFields(t, usrLast(t, srv, "auth-user:"+u.ID).Payload)
-			_, has := f["banExpires"]
+			sameTime(t, tc.wantUntil, got.BanExpires, "BanExpires")
+			requireUserReads(t, a, got)
+			_, has := payloadOf(t, lastEvent(t, srv, "auth-user:"+u.ID).Payload)["banExpires"]
 			assert.Equal(t, !tc.wantUntil.IsZero(), has, "a cleared time is an absent key")
 		})
 	}
@@ -594,12 +429,12 @@ func TestUserUpdateEmail(t *testing.T) {
 	t.Parallel()
 	a, srv := newStore(t)
 	ctx := t.Context()
-	usrCreate(t, a, allsourceauth.CreateUser{ID: "ann", Email: "old@x.io", Username: "ann"})
+	createUser(t, a, allsourceauth.CreateUser{ID: "ann", Email: "old@x.io", Username: "ann"})
 
 	got, err := a.UpdateUser(ctx, "ann", allsourceauth.UpdateUser{Email: allsourceauth.Ptr("New@X.io")})
 	require.NoError(t, err)
 	assert.Equal(t, "New@X.io", got.Email)
-	usrRequireReads(t, a, got)
+	requireUserReads(t, a, got)
 	_, err = a.GetUserByEmail(ctx, "old@x.io")
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound, "the old email no longer finds the user")
 	byNew, err := a.GetUserByEmail(ctx, "new@x.io")
@@ -607,21 +442,21 @@ func TestUserUpdateEmail(t *testing.T) {
 	assert.Equal(t, "ann", byNew.ID)
 
 	// The new claim names the owner's version before the write; the old one is released.
-	newClaim := usrEventsOf(srv, usrClaimID("", "email", "new@x.io"))
+	newClaim := eventsOf(srv, claimID("", "email", "new@x.io"))
 	require.Len(t, newClaim, 1)
-	scope, owner, ov := usrClaim(t, newClaim[0])
+	scope, owner, ov := decodeClaim(t, newClaim[0])
 	assert.Equal(t, []any{"email", "auth-user:ann", uint64(1)}, []any{scope, owner, ov})
-	oldClaim := usrEventsOf(srv, usrClaimID("", "email", "old@x.io"))
+	oldClaim := eventsOf(srv, claimID("", "email", "old@x.io"))
 	require.Len(t, oldClaim, 2)
 	assert.Equal(t, "auth.claim.released", oldClaim[1].EventType)
 	assert.Equal(t, uint64(2), oldClaim[1].Version)
-	usrRequireOp(t, oldClaim[1])
+	requireOp(t, oldClaim[1])
 	// The username claim was not touched.
-	assert.Len(t, usrEventsOf(srv, usrClaimID("", "username", "ann")), 1)
+	assert.Len(t, eventsOf(srv, claimID("", "username", "ann")), 1)
 
 	// The old email is free for another user.
-	bob := usrCreate(t, a, allsourceauth.CreateUser{ID: "bob", Email: "OLD@x.io"})
-	usrRequireReads(t, a, bob)
+	bob := createUser(t, a, allsourceauth.CreateUser{ID: "bob", Email: "OLD@x.io"})
+	requireUserReads(t, a, bob)
 
 	// A taken email: ErrConflict, and nothing changes.
 	before := len(srv.Events())
@@ -629,55 +464,55 @@ func TestUserUpdateEmail(t *testing.T) {
 	require.ErrorIs(t, err, allsourceauth.ErrConflict)
 	assert.Contains(t, err.Error(), "update user")
 	assert.Len(t, srv.Events(), before, "nothing written")
-	usrRequireReads(t, a, got)
-	usrRequireReads(t, a, bob)
+	requireUserReads(t, a, got)
+	requireUserReads(t, a, bob)
 
 	// A case-only change keeps the claim.
 	got2, err := a.UpdateUser(ctx, "ann", allsourceauth.UpdateUser{Email: allsourceauth.Ptr("NEW@x.io")})
 	require.NoError(t, err)
 	assert.Equal(t, "NEW@x.io", got2.Email)
-	usrRequireReads(t, a, got2)
-	assert.Len(t, usrEventsOf(srv, usrClaimID("", "email", "new@x.io")), 1, "same value, same claim")
+	requireUserReads(t, a, got2)
+	assert.Len(t, eventsOf(srv, claimID("", "email", "new@x.io")), 1, "same value, same claim")
 
 	// Ptr("") clears and frees.
 	got3, err := a.UpdateUser(ctx, "ann", allsourceauth.UpdateUser{Email: allsourceauth.Ptr("")})
 	require.NoError(t, err)
 	assert.Empty(t, got3.Email)
-	usrRequireReads(t, a, got3)
+	requireUserReads(t, a, got3)
 	_, err = a.GetUserByEmail(ctx, "new@x.io")
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
-	_, has := usrFields(t, usrLast(t, srv, "auth-user:ann").Payload)["email"]
+	_, has := payloadOf(t, lastEvent(t, srv, "auth-user:ann").Payload)["email"]
 	assert.False(t, has)
-	usrCreate(t, a, allsourceauth.CreateUser{Email: "new@x.io"})
+	createUser(t, a, allsourceauth.CreateUser{Email: "new@x.io"})
 }
 
 func TestUserUpdateUsername(t *testing.T) {
 	t.Parallel()
 	a, srv := newStore(t)
 	ctx := t.Context()
-	usrCreate(t, a, allsourceauth.CreateUser{ID: "ann", Email: "ann@x.io", Username: "Ann"})
-	usrCreate(t, a, allsourceauth.CreateUser{ID: "bob", Username: "bob"})
+	createUser(t, a, allsourceauth.CreateUser{ID: "ann", Email: "ann@x.io", Username: "Ann"})
+	createUser(t, a, allsourceauth.CreateUser{ID: "bob", Username: "bob"})
 
 	got, err := a.UpdateUser(ctx, "ann", allsourceauth.UpdateUser{Username: allsourceauth.Ptr("Queen")})
 	require.NoError(t, err)
-	usrRequireReads(t, a, got)
+	requireUserReads(t, a, got)
 	_, err = a.GetUserByUsername(ctx, "ann")
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
-	usrCreate(t, a, allsourceauth.CreateUser{ID: "ann2", Username: "ANN"})
+	createUser(t, a, allsourceauth.CreateUser{ID: "ann2", Username: "ANN"})
 
 	before := len(srv.Events())
 	_, err = a.UpdateUser(ctx, "ann", allsourceauth.UpdateUser{Username: allsourceauth.Ptr("BOB")})
 	require.ErrorIs(t, err, allsourceauth.ErrConflict)
 	assert.Len(t, srv.Events(), before)
-	usrRequireReads(t, a, got)
+	requireUserReads(t, a, got)
 
 	got, err = a.UpdateUser(ctx, "ann", allsourceauth.UpdateUser{Username: allsourceauth.Ptr("")})
 	require.NoError(t, err)
 	assert.Empty(t, got.Username)
 	_, err = a.GetUserByUsername(ctx, "queen")
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
-	usrCreate(t, a, allsourceauth.CreateUser{Username: "queen"})
-	usrRequireReads(t, a, got)
+	createUser(t, a, allsourceauth.CreateUser{Username: "queen"})
+	requireUserReads(t, a, got)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -687,12 +522,11 @@ func TestUserDelete(t *testing.T) {
 	t.Parallel()
 	a, srv := newStore(t)
 	ctx := t.Context()
-	u := usrCreate(t, a, allsourceauth.CreateUser{ID: "del", Email: "Del@x.io", Username: "Del", Name: "D", Metadata: map[string]any{"k": "v"}})
-	s, err := a.CreateSession(ctx, allsourceauth.CreateSession{UserID: "del", ExpiresAt: time.Now().Add(time.Hour)})
-	require.NoError(t, err)
+	u := createUser(t, a, allsourceauth.CreateUser{ID: "del", Email: "Del@x.io", Username: "Del", Name: "D", Metadata: map[string]any{"k": "v"}})
+	s := createSession(t, a, "del", time.Now().Add(time.Hour))
 
 	require.NoError(t, a.DeleteUser(ctx, "del"))
-	_, err = a.GetUserByID(ctx, "del")
+	_, err := a.GetUserByID(ctx, "del")
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
 	_, err = a.GetUserByEmail(ctx, "del@x.io")
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
@@ -704,10 +538,10 @@ func TestUserDelete(t *testing.T) {
 	assert.Zero(t, total)
 
 	// The tombstone keeps the full last state plus "_deleted": true.
-	tomb := usrLast(t, srv, "auth-user:del")
+	tomb := lastEvent(t, srv, "auth-user:del")
 	assert.Equal(t, "auth.user.deleted", tomb.EventType)
 	assert.Equal(t, uint64(2), tomb.Version)
-	usrRequireOp(t, tomb)
+	requireOp(t, tomb)
 	var state map[string]any
 	require.NoError(t, json.Unmarshal(tomb.Payload, &state))
 	assert.Equal(t, true, state["_deleted"])
@@ -729,8 +563,8 @@ func TestUserDelete(t *testing.T) {
 	assert.Len(t, srv.Events(), n)
 
 	// The email and username are free.
-	other := usrCreate(t, a, allsourceauth.CreateUser{Email: "DEL@X.IO", Username: "dEL"})
-	usrRequireReads(t, a, other)
+	other := createUser(t, a, allsourceauth.CreateUser{Email: "DEL@X.IO", Username: "dEL"})
+	requireUserReads(t, a, other)
 	// The id stays used.
 	_, err = a.CreateUser(ctx, allsourceauth.CreateUser{ID: "del"})
 	require.ErrorIs(t, err, allsourceauth.ErrConflict)
@@ -741,8 +575,7 @@ func TestUserDelete(t *testing.T) {
 
 func TestUserList(t *testing.T) {
 	t.Parallel()
-	clock := newClock(usrT0)
-	a, _ := newStore(t, allsourceauth.WithClock(clock.Now))
+	a, _, clock := newStoreAt(t, zonedEpoch)
 	ctx := t.Context()
 	for _, in := range []allsourceauth.CreateUser{
 		{ID: "u1", Email: "alice@example.com", Name: "Alice", Role: "admin"},
@@ -753,7 +586,7 @@ func TestUserList(t *testing.T) {
 		{ID: "u0", Email: "frank@test.io", Name: "Bob", Role: "user"},
 		{ID: "u7", Email: "zed@example.com", Name: "Zed", Role: "admin"},
 	} {
-		usrCreate(t, a, in)
+		createUser(t, a, in)
 		clock.Advance(time.Second)
 	}
 	require.NoError(t, a.DeleteUser(ctx, "u7"))
@@ -815,7 +648,7 @@ func TestUserList(t *testing.T) {
 		for i := range users {
 			got, err := a.GetUserByID(t.Context(), users[i].ID)
 			require.NoError(t, err)
-			usrSameUser(t, got, &users[i])
+			same(t, got, &users[i])
 		}
 	})
 }
@@ -830,31 +663,26 @@ func TestUserListScale(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	meta := json.RawMessage(`{"op":"` + uuid.NewString() + `"}`)
 	// Two fillers: payloads are built in parallel, the server serialises the appends.
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for w := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n && errs[w] == nil; i += 2 {
-				u := allsourceauth.User{
-					ID: fmt.Sprintf("user-%05d", i), Email: fmt.Sprintf("User%05d@Scale.io", i),
-					Name: fmt.Sprintf("User %d", i), CreatedAt: t0.Add(time.Duration(i) * time.Millisecond),
-				}
-				u.UpdatedAt = u.CreatedAt
-				p, err := json.Marshal(u)
-				if err == nil {
-					_, err = srv.Append("", "auth-user:"+u.ID, "auth.user.created", json.RawMessage(p), meta)
-				}
-				if err == nil {
-					claim := `{"scope":"email","owner":"auth-user:` + u.ID + `","ownerVersion":0}`
-					_, err = srv.Append("", usrClaimID("", "email", strings.ToLower(u.Email)), "auth.claim.acquired", json.RawMessage(claim), meta)
-				}
-				errs[w] = err
+	errs := race(2, []*allsourceauth.Adapter{a}, func(w int, _ *allsourceauth.Adapter) error {
+		for i := w; i < n; i += 2 {
+			u := allsourceauth.User{
+				ID: fmt.Sprintf("user-%05d", i), Email: fmt.Sprintf("User%05d@Scale.io", i),
+				Name: fmt.Sprintf("User %d", i), CreatedAt: t0.Add(time.Duration(i) * time.Millisecond),
 			}
-		}()
-	}
-	wg.Wait()
+			u.UpdatedAt = u.CreatedAt
+			p, err := json.Marshal(u)
+			if err == nil {
+				_, err = srv.Append("", "auth-user:"+u.ID, "auth.user.created", json.RawMessage(p), meta)
+			}
+			if err == nil {
+				_, err = srv.Append("", claimID("", "email", strings.ToLower(u.Email)), "auth.claim.acquired", claimPayload("email", "auth-user:"+u.ID, 0), meta)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	require.NoError(t, errors.Join(errs...))
 
 	// One full scan: newest first, so the first entry proves the last page was read.
@@ -863,7 +691,7 @@ func TestUserListScale(t *testing.T) {
 		total int
 		err   error
 	)
-	reqs := usrRequests(srv, func() {
+	reqs := requestsDuring(srv, func() {
 		users, total, err = a.ListUsers(ctx, allsourceauth.ListUsersParams{SortDirection: "desc"})
 	})
 	require.NoError(t, err)
@@ -874,7 +702,7 @@ func TestUserListScale(t *testing.T) {
 	assert.GreaterOrEqual(t, reqs, int64(n/500), "pages of 500")
 
 	var u *allsourceauth.User
-	reqs = usrRequests(srv, func() { u, err = a.GetUserByEmail(ctx, "user12345@scale.io") })
+	reqs = requestsDuring(srv, func() { u, err = a.GetUserByEmail(ctx, "user12345@scale.io") })
 	require.NoError(t, err)
 	assert.Equal(t, "user-12345", u.ID)
 	assert.Equal(t, int64(2), reqs, "GetUserByEmail does not grow with the store")
@@ -887,23 +715,21 @@ func TestUserListScale(t *testing.T) {
 // in another tenant is taken.
 func TestUserTenantClaims(t *testing.T) {
 	t.Parallel()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	key := "ask_" + strings.Repeat("T", 43)
 	srv.AddAPIKey(key, "acme")
-	acme, err := allsourceauth.New(srv.URL, srv.QueryURL, key, allsourceauth.WithTenant("acme"))
-	require.NoError(t, err)
+	acme := newAdapterWithKey(t, srv, key, allsourceauth.WithTenant("acme"))
 	def := newAdapter(t, srv)
 	ctx := t.Context()
 
 	ua, err := acme.CreateUser(ctx, allsourceauth.CreateUser{ID: "shared", Email: "Same@x.io", Username: "same"})
 	require.NoError(t, err)
-	usrRequireReads(t, acme, ua)
+	requireUserReads(t, acme, ua)
 	for _, c := range []struct{ scope, value string }{{"email", "same@x.io"}, {"username", "same"}} {
-		evs := usrEventsOf(srv, usrClaimID("acme", c.scope, c.value))
+		evs := eventsOf(srv, claimID("acme", c.scope, c.value))
 		require.Len(t, evs, 1, c.scope)
 		assert.Equal(t, "acme", evs[0].TenantID)
-		assert.Empty(t, usrEventsOf(srv, usrClaimID("", c.scope, c.value)))
+		assert.Empty(t, eventsOf(srv, claimID("", c.scope, c.value)))
 	}
 
 	// The same values are free in another tenant; the same explicit id is not.
@@ -911,8 +737,8 @@ func TestUserTenantClaims(t *testing.T) {
 	require.ErrorIs(t, err, allsourceauth.ErrNotFound)
 	ud, err := def.CreateUser(ctx, allsourceauth.CreateUser{Email: "same@x.io", Username: "SAME"})
 	require.NoError(t, err)
-	usrRequireReads(t, def, ud)
-	usrRequireReads(t, acme, ua)
+	requireUserReads(t, def, ud)
+	requireUserReads(t, acme, ua)
 	_, err = def.CreateUser(ctx, allsourceauth.CreateUser{ID: "shared"})
 	require.ErrorIs(t, err, allsourceauth.ErrConflict)
 	_, err = def.GetUserByID(ctx, "shared")

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,21 +14,9 @@ import (
 	"github.com/seed-a452aa33/allsourceauth/allsourcetest"
 )
 
-// optCounter counts the requests an http.Client sends.
-type optCounter struct {
-	n    atomic.Int64
-	base http.RoundTripper
-}
-
-func (c *optCounter) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return c.base.RoundTrip(r)
-}
-
 func TestNewValidation(t *testing.T) {
 	t.Parallel()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	core, query, key := srv.URL, srv.QueryURL, srv.APIKey
 	hostOnly := strings.TrimPrefix(core, "http://")
 
@@ -121,8 +108,7 @@ func TestPing(t *testing.T) {
 
 	t.Run("ok reading from core", func(t *testing.T) {
 		t.Parallel()
-		srv := allsourcetest.NewServer()
-		t.Cleanup(srv.Close)
+		srv := newServer(t)
 		a, err := allsourceauth.New(srv.URL, srv.URL, srv.APIKey)
 		require.NoError(t, err)
 		require.NoError(t, a.Ping(t.Context()))
@@ -130,12 +116,10 @@ func TestPing(t *testing.T) {
 
 	t.Run("wrong key", func(t *testing.T) {
 		t.Parallel()
-		srv := allsourcetest.NewServer()
-		t.Cleanup(srv.Close)
+		srv := newServer(t)
 		wrong := "ask_" + strings.Repeat("A", 43)
-		a, err := allsourceauth.New(srv.URL, srv.QueryURL, wrong)
-		require.NoError(t, err)
-		err = a.Ping(t.Context())
+		a := newAdapterWithKey(t, srv, wrong)
+		err := a.Ping(t.Context())
 		var ae *allsourceauth.APIError
 		require.ErrorAs(t, err, &ae)
 		assert.Equal(t, http.StatusUnauthorized, ae.StatusCode)
@@ -147,9 +131,8 @@ func TestPing(t *testing.T) {
 		t.Parallel()
 		srv := allsourcetest.NewServer()
 		srv.Close()
-		a, err := allsourceauth.New(srv.URL, srv.QueryURL, srv.APIKey, allsourceauth.WithRetries(1))
-		require.NoError(t, err)
-		err = a.Ping(t.Context())
+		a := newAdapter(t, srv, allsourceauth.WithRetries(1))
+		err := a.Ping(t.Context())
 		require.Error(t, err)
 		var ae *allsourceauth.APIError
 		assert.False(t, errors.As(err, &ae), "a transport error, not an answer: %v", err)
@@ -178,18 +161,16 @@ func TestPing(t *testing.T) {
 
 func TestWithHTTPClientIsUsed(t *testing.T) {
 	t.Parallel()
-	srv := allsourcetest.NewServer()
-	t.Cleanup(srv.Close)
-	rt := &optCounter{base: http.DefaultTransport}
-	a, err := allsourceauth.New(srv.URL, srv.QueryURL, srv.APIKey, allsourceauth.WithHTTPClient(&http.Client{Transport: rt}))
-	require.NoError(t, err)
+	srv := newServer(t)
+	m := newMeter()
+	a := newAdapter(t, srv, allsourceauth.WithHTTPClient(&http.Client{Transport: m}))
 	require.NoError(t, a.Ping(t.Context()))
 	u, err := a.CreateUser(t.Context(), allsourceauth.CreateUser{Email: "ann@example.com"})
 	require.NoError(t, err)
 	_, err = a.GetUserByID(t.Context(), u.ID)
 	require.NoError(t, err)
-	assert.Positive(t, rt.n.Load())
-	assert.Equal(t, srv.Requests(), rt.n.Load(), "every request goes through the given client")
+	assert.Positive(t, m.requests.Load())
+	assert.Equal(t, srv.Requests(), m.requests.Load(), "every request goes through the given client")
 }
 
 func TestWithClockSetsTimestamps(t *testing.T) {

@@ -85,8 +85,7 @@ func TestCallerTimesAreStoredInUTC(t *testing.T) {
 // still visible in the view at t.
 func TestAsOfChecksExpiryAtItsTime(t *testing.T) {
 	t.Parallel()
-	clock := newClock(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
-	a, _ := newStore(t, allsourceauth.WithClock(clock.Now))
+	a, _, clock := newStoreAt(t, time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
 	ctx := t.Context()
 	_, err := a.CreateVerification(ctx, allsourceauth.CreateVerification{Identifier: "i", Value: "v", ExpiresAt: clock.Now().Add(time.Hour)})
 	require.NoError(t, err)
