@@ -295,6 +295,36 @@ func TestTenantIsolation(t *testing.T) {
 	assert.Equal(t, u.ID, gotA.ID)
 }
 
+// One key, two tenants: WithTenant alone scopes writes and reads, through the Query
+// Service as through Core.
+func TestTenantWithOneKey(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	ctx := t.Context()
+	for _, queryURL := range []string{srv.QueryURL, srv.URL} {
+		a, err := allsourceauth.New(srv.URL, queryURL, srv.APIKey, allsourceauth.WithTenant("one"))
+		require.NoError(t, err)
+		b, err := allsourceauth.New(srv.URL, queryURL, srv.APIKey, allsourceauth.WithTenant("two"))
+		require.NoError(t, err)
+		email := "shared@" + strings.TrimPrefix(queryURL, "http://")
+		ua, err := a.CreateUser(ctx, allsourceauth.CreateUser{Email: email})
+		require.NoError(t, err)
+		_, err = b.GetUserByID(ctx, ua.ID)
+		require.ErrorIs(t, err, allsourceauth.ErrNotFound)
+		ub, err := b.CreateUser(ctx, allsourceauth.CreateUser{Email: email})
+		require.NoError(t, err, "the email is free in the other tenant")
+		got, err := a.GetUserByEmail(ctx, email)
+		require.NoError(t, err)
+		require.Equal(t, ua.ID, got.ID)
+		got, err = b.GetUserByEmail(ctx, email)
+		require.NoError(t, err)
+		require.Equal(t, ub.ID, got.ID)
+	}
+	for _, ev := range srv.Events() {
+		require.Contains(t, []string{"one", "two"}, ev.TenantID)
+	}
+}
+
 // ---------------------------------------------------------------------------------------
 // Query encoding and paging
 

@@ -51,8 +51,8 @@ type Server struct {
 	URL string
 	// QueryURL is the base URL of the Query Service listener over the same
 	// store. It takes API keys only as "X-API-Key: <key>" ("Authorization:
-	// Bearer" is a JWT there), scopes reads to the key's tenant and serves
-	// no writes.
+	// Bearer" is a JWT there), reads the tenant_id parameter's tenant, else
+	// the key's, and serves no writes.
 	QueryURL string
 	// APIKey is a valid key for tenant "default": "ask_" followed by 43
 	// random base64url characters.
@@ -524,13 +524,6 @@ func (s *Server) handleQuery(listener string, w http.ResponseWriter, r *http.Req
 	}
 	q := &query{tenant: keyTenant}
 	if t, ok := param("tenant_id"); ok {
-		if listener == ListenerQuery && t != keyTenant {
-			writeJSON(w, http.StatusForbidden, gatewayError{gatewayErrorDetail{
-				Code:    "forbidden",
-				Message: "tenant_id does not match the tenant of the API key",
-			}})
-			return
-		}
 		if err := checkTenant(t); err != nil {
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
 			return

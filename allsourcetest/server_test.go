@@ -464,22 +464,26 @@ func TestTenantIsolation(t *testing.T) {
 	}
 }
 
-func TestQueryServiceForbiddenTenant(t *testing.T) {
+// Both listeners read the tenant the tenant_id parameter names, else the key's: an
+// Adapter WithTenant(t) reads what it wrote, through either.
+func TestReadTenantFromParameterElseKey(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, WithAPIKey("ask_t1", "t1"))
-	r := request(t, nil, "GET", s.QueryURL+"/api/v1/events/query?tenant_id=t2", xAPIKey("ask_t1"), "")
-	if r.status != 403 || r.header.Get("Content-Type") != "application/json" {
-		t.Fatalf("%d %s", r.status, r.body)
+	if _, err := s.Append("t2", "e", "x.created", map[string]any{}, nil); err != nil {
+		t.Fatal(err)
 	}
-	var e struct {
-		Error struct{ Code, Message string } `json:"error"`
-	}
-	r.json(t, &e)
-	if e.Error.Code != "forbidden" || e.Error.Message == "" {
-		t.Errorf("body %s", r.body)
-	}
-	// Core does not scope reads to the key.
-	if r := request(t, nil, "GET", s.URL+"/api/v1/events/query?tenant_id=t2", bearer("ask_t1"), ""); r.status != 200 {
-		t.Errorf("core: %d %s", r.status, r.body)
+	for _, tc := range []struct {
+		name, base string
+		hdr        http.Header
+	}{
+		{"query", s.QueryURL, xAPIKey("ask_t1")},
+		{"core", s.URL, bearer("ask_t1")},
+	} {
+		if got := mustQuery(t, tc.base, tc.hdr, url.Values{"tenant_id": {"t2"}}).Events; len(got) != 1 || got[0].TenantID != "t2" {
+			t.Errorf("%s with tenant_id=t2: %+v", tc.name, got)
+		}
+		if got := mustQuery(t, tc.base, tc.hdr, nil).Events; len(got) != 0 {
+			t.Errorf("%s with the key's tenant t1: %+v", tc.name, got)
+		}
 	}
 }
