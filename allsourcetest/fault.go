@@ -37,7 +37,7 @@ type Fault struct {
 	Times      int           // how many matching requests it hits; 0 means 1
 	Status     int           // answer this status (with Body) instead of serving
 	Body       string        // body of the injected answer: application/json if it starts with "{", else text/plain
-	Header     http.Header   // extra headers on the injected answer, e.g. Retry-After
+	Header     http.Header   // extra headers on the injected answer; a 429 without Retry-After gets "Retry-After: 1"
 	Delay      time.Duration // wait this long first (a slow server)
 	Drop       bool          // close the connection without an answer
 	AfterApply bool          // serve the request (an append lands), then Drop or answer Status
@@ -144,6 +144,9 @@ func writeFault(w http.ResponseWriter, f *Fault) {
 	h.Set("Content-Type", ct)
 	for k, v := range f.Header {
 		h[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
+	}
+	if f.Status == http.StatusTooManyRequests && h.Get("Retry-After") == "" {
+		h.Set("Retry-After", "1") // as Allsource's rate limiter does
 	}
 	h.Set("Content-Length", strconv.Itoa(len(f.Body)))
 	w.WriteHeader(f.Status)

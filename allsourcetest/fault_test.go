@@ -255,3 +255,22 @@ func TestRequestsCount(t *testing.T) {
 		t.Errorf("Requests() = %d, want 6", got)
 	}
 }
+
+// A 429 carries Retry-After, as Allsource's rate limiter sends it, unless the fault says otherwise.
+func TestFault429RetryAfter(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		header http.Header
+		want   string
+	}{
+		{nil, "1"},
+		{http.Header{"Retry-After": {"7"}}, "7"},
+	} {
+		s := newTestServer(t)
+		s.Inject(Fault{Status: http.StatusTooManyRequests, Header: tc.header})
+		r := request(t, nil, "GET", s.URL+"/health", nil, "")
+		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != tc.want {
+			t.Errorf("header %v: %d Retry-After %q, want %q", tc.header, r.status, r.header.Get("Retry-After"), tc.want)
+		}
+	}
+}
