@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"reflect"
 	"slices"
@@ -37,30 +36,8 @@ type Adapter struct {
 
 var _ Store = (*Adapter)(nil)
 
-type config struct {
-	coreURL, queryURL, apiKey, tenant string
-	httpClient                        *http.Client
-	timeout                           time.Duration
-	retries                           int
-	logger                            *slog.Logger
-	now                               func() time.Time
-	pageSize                          int
-}
-
 // Option configures New. An invalid option makes New fail with ErrInvalidInput.
 type Option func(*config) error
-
-// WithHTTPClient sends every request through c instead of the default client (its own
-// Transport with keep-alive and 64 idle connections per host). A nil c is invalid.
-func WithHTTPClient(c *http.Client) Option {
-	return func(cfg *config) error {
-		if c == nil {
-			return invalid("WithHTTPClient: nil client")
-		}
-		cfg.httpClient = c
-		return nil
-	}
-}
 
 // WithTenant stores and reads everything in one Allsource tenant: tenant_id is sent on
 // every write and every read. Tenant ids are 1–64 characters of [A-Za-z0-9_-].
@@ -479,9 +456,7 @@ func definite(err error) bool {
 	if isVersionConflict(err) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidInput) {
 		return true
 	}
-	var ae *APIError
-	return errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500 &&
-		ae.StatusCode != http.StatusRequestTimeout && ae.StatusCode != http.StatusTooManyRequests
+	return refused(err)
 }
 
 // create appends the first event of a new entity, claiming its unique values first.

@@ -36,17 +36,38 @@ const (
 type client struct {
 	core, query string // base URLs without a trailing slash
 	apiKey      string
-	coreHeader  string // header name carrying the key to Core
-	coreValue   string
-	queryHeader string
-	queryValue  string
-	coreValues  []string // []string{coreValue}, shared by every request's header
+	coreHeader  string   // the header carrying the key to Core
+	coreValues  []string // its value, shared by every request's header
+	queryHeader string   // likewise to the Query Service
 	queryValues []string
 	tenant      string
 	http        *http.Client
 	timeout     time.Duration
 	retries     int
 	log         *slog.Logger
+}
+
+// config is what New and the options set; most of it configures the client.
+type config struct {
+	coreURL, queryURL, apiKey, tenant string
+	httpClient                        *http.Client
+	timeout                           time.Duration
+	retries                           int
+	logger                            *slog.Logger
+	now                               func() time.Time
+	pageSize                          int
+}
+
+// WithHTTPClient sends every request through c instead of the default client (its own
+// Transport with keep-alive and 64 idle connections per host). A nil c is invalid.
+func WithHTTPClient(c *http.Client) Option {
+	return func(cfg *config) error {
+		if c == nil {
+			return invalid("WithHTTPClient: nil client")
+		}
+		cfg.httpClient = c
+		return nil
+	}
 }
 
 func newClient(cfg *config) *client {
@@ -60,12 +81,11 @@ func newClient(cfg *config) *client {
 		retries: cfg.retries,
 		log:     cfg.logger,
 	}
-	c.coreHeader, c.coreValue = "Authorization", "Bearer "+cfg.apiKey
-	c.queryHeader, c.queryValue = "X-API-Key", cfg.apiKey
+	c.coreHeader, c.coreValues = "Authorization", []string{"Bearer " + cfg.apiKey}
+	c.queryHeader, c.queryValues = "X-API-Key", []string{cfg.apiKey}
 	if !strings.HasPrefix(cfg.apiKey, "ask_") { // a JWT: Bearer to both
-		c.queryHeader, c.queryValue = c.coreHeader, c.coreValue
+		c.queryHeader, c.queryValues = c.coreHeader, c.coreValues
 	}
-	c.coreValues, c.queryValues = []string{c.coreValue}, []string{c.queryValue}
 	if c.http == nil {
 		c.http = defaultHTTPClient()
 	}
@@ -569,6 +589,14 @@ func (c *client) apiError(resp *http.Response, method, path, entityID string) (*
 		return e, &versionConflict{expected: exp, current: *body.CurrentVersion, api: e}
 	}
 	return e, nil
+}
+
+// refused reports whether err is an answer by which the server refused the request
+// outright (a 4xx other than 408 and 429): it certainly did not apply it.
+func refused(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500 &&
+		ae.StatusCode != http.StatusRequestTimeout && ae.StatusCode != http.StatusTooManyRequests
 }
 
 // isCode tells a machine code ("version_conflict") from a sentence.
