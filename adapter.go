@@ -247,15 +247,23 @@ func checkKey(entityPrefix, key string) error {
 	if key == "" {
 		return errAbsent
 	}
+	if p := keyProblem(entityPrefix, key); p != "" {
+		return invalid("id %s", p)
+	}
+	return nil
+}
+
+// keyProblem says what is wrong with a key under an entity id prefix, or "".
+func keyProblem(entityPrefix, key string) string {
 	if len(entityPrefix)+len(key) > maxEntityID {
-		return invalid("id too long: entity id would exceed %d bytes", maxEntityID)
+		return fmt.Sprintf("too long: entity id would exceed %d bytes", maxEntityID)
 	}
 	for _, r := range key { // C0, DEL and C1 (U+0080–U+009F): what Allsource rejects
 		if unicode.IsControl(r) {
-			return invalid("id holds a control character")
+			return "holds a control character"
 		}
 	}
-	return nil
+	return ""
 }
 
 // flags are the engine's markers in a payload.
@@ -947,20 +955,45 @@ func required(pairs ...string) error {
 	return nil
 }
 
-// checkRef validates an id used to find entities (a user id, an organization id).
-func checkRef(name, v string) error {
-	if err := checkKey("", v); err != nil && v != "" {
-		return invalid("%s: %v", name, errors.Unwrap(err))
+// checkRef validates ids used to find entities (a user id, an organization id), given as
+// (name, value) pairs; empty values are fine (they match nothing).
+func checkRef(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if p := keyProblem("", pairs[i+1]); p != "" {
+			return invalid("%s %s", pairs[i], p)
+		}
 	}
 	return nil
 }
 
-// first returns the first value of recs, or ErrNotFound.
-func first[T any](recs []rec[T]) (*T, error) {
+// findOne returns the newest live entity matching filter, given as (field, value) pairs,
+// for which keep holds (nil: any), or ErrNotFound. An empty value matches nothing and
+// sends no request.
+func findOne[T any](ctx context.Context, a *Adapter, k *kind[T], keep func(*T) bool, filter ...string) (*rec[T], error) {
+	f := make(map[string]string, len(filter)/2)
+	for i := 0; i+1 < len(filter); i += 2 {
+		if filter[i+1] == "" {
+			return nil, ErrNotFound
+		}
+		f[filter[i]] = filter[i+1]
+	}
+	recs, err := pick(ctx, a, k, f, keep, true)
+	if err != nil {
+		return nil, err
+	}
 	if len(recs) == 0 {
 		return nil, ErrNotFound
 	}
-	return recs[0].val, nil
+	return &recs[0], nil
+}
+
+// findVal is findOne returning the state.
+func findVal[T any](ctx context.Context, a *Adapter, k *kind[T], keep func(*T) bool, filter ...string) (*T, error) {
+	r, err := findOne(ctx, a, k, keep, filter...)
+	if err != nil {
+		return nil, err
+	}
+	return r.val, nil
 }
 
 // pick returns the live entities matching filter for which keep holds (nil: all),

@@ -47,35 +47,6 @@ var passkeyKind = &kind[Passkey]{
 	claims:  func(p *Passkey) []claimKey { return uniques("passkey", p.CredentialID) },
 }
 
-// findOne returns the newest live entity matching filter (one query page), or ErrNotFound.
-// An empty filter value matches nothing (no request).
-func findOne[T any](ctx context.Context, a *Adapter, k *kind[T], keep func(*T) bool, filter ...string) (*rec[T], error) {
-	f := make(map[string]string, len(filter)/2)
-	for i := 0; i+1 < len(filter); i += 2 {
-		if filter[i+1] == "" {
-			return nil, ErrNotFound
-		}
-		f[filter[i]] = filter[i+1]
-	}
-	recs, err := pick(ctx, a, k, f, keep, true)
-	if err != nil {
-		return nil, err
-	}
-	if len(recs) == 0 {
-		return nil, ErrNotFound
-	}
-	return &recs[0], nil
-}
-
-// findVal is findOne returning the state.
-func findVal[T any](ctx context.Context, a *Adapter, k *kind[T], keep func(*T) bool, filter ...string) (*T, error) {
-	r, err := findOne(ctx, a, k, keep, filter...)
-	if err != nil {
-		return nil, err
-	}
-	return r.val, nil
-}
-
 // ----- accounts
 
 // CreateAccount links a user to a provider. UserID, ProviderID and AccountID are

@@ -136,20 +136,10 @@ func (a *Adapter) CreateMember(ctx context.Context, in CreateMember) (*Member, e
 
 // GetMember returns the user's live membership of the organization, or ErrNotFound.
 func (a *Adapter) GetMember(ctx context.Context, organizationID, userID string) (*Member, error) {
-	if organizationID == "" || userID == "" {
-		return nil, wrapOp("get member", ErrNotFound)
-	}
-	if err := checkRef("organization id", organizationID); err != nil {
+	if err := checkRef("organization id", organizationID, "user id", userID); err != nil {
 		return nil, wrapOp("get member", err)
 	}
-	if err := checkRef("user id", userID); err != nil {
-		return nil, wrapOp("get member", err)
-	}
-	recs, err := find(ctx, a, memberKind, map[string]string{"organizationId": organizationID, "userId": userID})
-	if err != nil {
-		return nil, wrapOp("get member", err)
-	}
-	m, err := first(recs)
+	m, err := findVal(ctx, a, memberKind, nil, "organizationId", organizationID, "userId", userID)
 	return m, wrapOp("get member", err)
 }
 
@@ -238,19 +228,11 @@ func (a *Adapter) GetInvitationByID(ctx context.Context, id string) (*Invitation
 // GetPendingInvitation returns the newest pending invitation of email (case-insensitive)
 // to the organization, expired or not, or ErrNotFound.
 func (a *Adapter) GetPendingInvitation(ctx context.Context, organizationID, email string) (*Invitation, error) {
-	if organizationID == "" || email == "" {
-		return nil, wrapOp("get pending invitation", ErrNotFound)
-	}
 	if err := checkRef("organization id", organizationID); err != nil {
 		return nil, wrapOp("get pending invitation", err)
 	}
-	recs, err := pick(ctx, a, invitationKind,
-		map[string]string{"organizationId": organizationID, "email": strings.ToLower(email)},
-		func(i *Invitation) bool { return i.Status == InvitationPending }, true)
-	if err != nil {
-		return nil, wrapOp("get pending invitation", err)
-	}
-	inv, err := first(recs)
+	inv, err := findVal(ctx, a, invitationKind, func(i *Invitation) bool { return i.Status == InvitationPending },
+		"organizationId", organizationID, "email", strings.ToLower(email))
 	return inv, wrapOp("get pending invitation", err)
 }
 
