@@ -1042,16 +1042,22 @@ func userFilter(userID string) map[string]string {
 	return map[string]string{"userId": userID}
 }
 
-// byUser lists a user's live entities of one kind for which keep holds, newest first.
-// An empty user id has none (no request).
-func byUser[T any](ctx context.Context, a *Adapter, k *kind[T], userID string, keep func(*T) bool) ([]T, error) {
-	if userID == "" {
+// listBy lists the live entities of one kind whose id-valued field (userId,
+// organizationId) equals id and for which keep holds, by creation time (newest first when
+// desc). An empty id has none (no request); a malformed one is ErrInvalidInput.
+func listBy[T any](ctx context.Context, a *Adapter, k *kind[T], field, id string, keep func(*T) bool, desc bool) ([]T, error) {
+	if id == "" {
 		return []T{}, nil
 	}
-	if err := checkRef("user id", userID); err != nil {
+	if err := checkRef(field, id); err != nil {
 		return nil, err
 	}
-	return list(ctx, a, k, userFilter(userID), keep, true)
+	return list(ctx, a, k, map[string]string{field: id}, keep, desc)
+}
+
+// byUser lists a user's live entities of one kind, newest first.
+func byUser[T any](ctx context.Context, a *Adapter, k *kind[T], userID string) ([]T, error) {
+	return listBy(ctx, a, k, "userId", userID, nil, true)
 }
 
 // removeWhere deletes the live entities matching filter for which still holds (nil: all)

@@ -75,7 +75,7 @@ func (a *Adapter) GetAccount(ctx context.Context, providerID, accountID string) 
 
 // GetUserAccounts returns the user's live accounts, newest first.
 func (a *Adapter) GetUserAccounts(ctx context.Context, userID string) ([]Account, error) {
-	out, err := byUser(ctx, a, accountKind, userID, nil)
+	out, err := byUser(ctx, a, accountKind, userID)
 	return out, wrapOp("get user accounts", err)
 }
 
@@ -266,7 +266,7 @@ func (a *Adapter) GetAPIKeyByHash(ctx context.Context, hash string) (*APIKey, er
 
 // ListAPIKeysByUser returns the user's live API keys, newest first.
 func (a *Adapter) ListAPIKeysByUser(ctx context.Context, userID string) ([]APIKey, error) {
-	out, err := byUser(ctx, a, apiKeyKind, userID, nil)
+	out, err := byUser(ctx, a, apiKeyKind, userID)
 	return out, wrapOp("list api keys", err)
 }
 
@@ -348,7 +348,7 @@ func (a *Adapter) GetPasskeyByCredentialID(ctx context.Context, credentialID str
 
 // ListPasskeysByUser returns the user's live passkeys, newest first.
 func (a *Adapter) ListPasskeysByUser(ctx context.Context, userID string) ([]Passkey, error) {
-	out, err := byUser(ctx, a, passkeyKind, userID, nil)
+	out, err := byUser(ctx, a, passkeyKind, userID)
 	return out, wrapOp("list passkeys", err)
 }
 

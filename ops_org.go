@@ -106,7 +106,7 @@ func (a *Adapter) DeleteOrganization(ctx context.Context, id string) error {
 // ListUserOrganizations returns the live organizations the user is a member of, in the
 // order the user joined them; none is an empty slice.
 func (a *Adapter) ListUserOrganizations(ctx context.Context, userID string) ([]Organization, error) {
-	members, err := byUser(ctx, a, memberKind, userID, nil)
+	members, err := byUser(ctx, a, memberKind, userID)
 	if err != nil {
 		return nil, wrapOp("list user organizations", err)
 	}
@@ -194,14 +194,9 @@ func (a *Adapter) CountOrganizationOwners(ctx context.Context, organizationID st
 	return n, wrapOp("count organization owners", err)
 }
 
+// members lists the organization's live members, oldest first.
 func members(ctx context.Context, a *Adapter, organizationID string) ([]Member, error) {
-	if organizationID == "" {
-		return []Member{}, nil
-	}
-	if err := checkRef("organization id", organizationID); err != nil {
-		return nil, err
-	}
-	return list(ctx, a, memberKind, orgFilter(organizationID), nil, false)
+	return listBy(ctx, a, memberKind, "organizationId", organizationID, nil, false)
 }
 
 // CreateInvitation stores a pending invitation; OrganizationID, Email and InviterID are
@@ -254,13 +249,7 @@ func (a *Adapter) UpdateInvitationStatus(ctx context.Context, id string, status 
 // ListOrganizationInvitations returns the organization's invitations in every status,
 // newest first.
 func (a *Adapter) ListOrganizationInvitations(ctx context.Context, organizationID string) ([]Invitation, error) {
-	if organizationID == "" {
-		return []Invitation{}, nil
-	}
-	if err := checkRef("organization id", organizationID); err != nil {
-		return nil, wrapOp("list organization invitations", err)
-	}
-	out, err := list(ctx, a, invitationKind, orgFilter(organizationID), nil, true)
+	out, err := listBy(ctx, a, invitationKind, "organizationId", organizationID, nil, true)
 	return out, wrapOp("list organization invitations", err)
 }
 

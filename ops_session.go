@@ -52,7 +52,7 @@ func (a *Adapter) GetSession(ctx context.Context, token string) (*Session, error
 // GetUserSessions returns the user's live sessions, expired ones included, newest first;
 // none is an empty slice.
 func (a *Adapter) GetUserSessions(ctx context.Context, userID string) ([]Session, error) {
-	out, err := byUser(ctx, a, sessionKind, userID, nil)
+	out, err := byUser(ctx, a, sessionKind, userID)
 	return out, wrapOp("get user sessions", err)
 }
 
