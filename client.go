@@ -467,7 +467,9 @@ func backoff(attempt int) time.Duration {
 // attempt sends the request once. retryAfter is negative when the failure is final, else
 // the server's Retry-After (0 when it sent none).
 func (c *client) attempt(ctx context.Context, method, base, path, target string, body []byte, out any, entityID string) (retryAfter time.Duration, err error) {
-	if c.timeout > 0 {
+	if dl, ok := ctx.Deadline(); c.timeout > 0 && (!ok || time.Until(dl) > c.timeout) {
+		// The caller's deadline is further off than one attempt may take (a nearer one
+		// bounds the attempt by itself, with no timer of ours).
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
