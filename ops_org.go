@@ -106,13 +106,13 @@ func (a *Adapter) DeleteOrganization(ctx context.Context, id string) error {
 // ListUserOrganizations returns the live organizations the user is a member of, in the
 // order the user joined them; none is an empty slice.
 func (a *Adapter) ListUserOrganizations(ctx context.Context, userID string) ([]Organization, error) {
-	members, err := byUser(ctx, a, memberKind, userID)
+	joined, err := listBy(ctx, a, memberKind, "userId", userID, nil, false) // oldest first
 	if err != nil {
 		return nil, wrapOp("list user organizations", err)
 	}
 	out := []Organization{}
-	for i := len(members) - 1; i >= 0; i-- { // byUser is newest first
-		o, err := get(ctx, a, orgKind, members[i].OrganizationID)
+	for _, m := range joined {
+		o, err := get(ctx, a, orgKind, m.OrganizationID)
 		switch {
 		case err == nil:
 			out = append(out, *o)
