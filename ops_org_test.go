@@ -369,6 +369,7 @@ func TestOrgListUserOrganizations(t *testing.T) {
 	got, err := a.ListUserOrganizations(ctx, "u1")
 	require.NoError(t, err)
 	require.Len(t, got, 2)
+	require.Equal(t, []string{orgs[0].ID, renamed.ID}, []string{got[0].ID, got[1].ID}, "in the order joined")
 	byID := map[string]allsourceauth.Organization{}
 	for _, o := range got {
 		byID[o.ID] = o
